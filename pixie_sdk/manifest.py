@@ -8,7 +8,9 @@ pydantic location path.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +37,11 @@ __all__ = [
 #: The contract's id rule: kebab-case, starting with a letter, at most 64 characters.
 ID_PATTERN = r"^[a-z][a-z0-9-]{0,63}$"
 _ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: What each pattern means, for messages a person can act on.
+_PATTERN_WORDS = {
+    ID_PATTERN: "must be kebab-case: lowercase letters, digits and dashes, starting with a letter, at most 64 long",
+    _ENV_NAME_PATTERN: "must be an environment variable name: letters, digits and underscores",
+}
 
 
 class SecretSpec(PixieModel):
@@ -149,7 +156,12 @@ def parse_manifest(raw: Any, *, source: Path | str = MANIFEST_FILENAME) -> ToolM
     try:
         return ToolManifest.model_validate(raw)
     except ValidationError as exc:
-        problems = list(dict.fromkeys(_describe_error(raw, err) for err in exc.errors()))
+        # A union field (int | float) reports once per member; one sentence per place is enough.
+        by_place: dict[tuple[Any, ...], ManifestProblem] = {}
+        for err in exc.errors():
+            place = tuple(p for p in err["loc"] if p not in _UNION_MEMBER_LABELS)
+            by_place[place] = _describe_error(raw, err)
+        problems = list(dict.fromkeys(by_place.values()))
         raise ManifestError(source, problems) from None
 
 
@@ -187,7 +199,7 @@ def check_coherence(manifest: ToolManifest, *, folder: Path | None = None) -> Co
         elif spec.default is not None:
             problem = check_input_value(spec, spec.default)
             if problem is not None:
-                errors.append(ManifestProblem(where, f"`default` {problem}"))
+                errors.append(ManifestProblem(where, f"`default` {_plain(problem)}"))
     if manifest.workspace_default is not None and manifest.workspace_default not in input_keys:
         errors.append(
             ManifestProblem("field `workspace_default`", f"names `{manifest.workspace_default}`, which is not an input")
@@ -227,6 +239,7 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
+_UNION_MEMBER_LABELS = frozenset({"int", "float", "str", "bool", "list", "dict", "none"})
 _TOP_LEVEL_KINDS = {"inputs": ("input", INPUT_TYPES), "outputs": ("output", OUTPUT_TYPES), "secrets": ("secret", ())}
 
 
@@ -241,8 +254,10 @@ def _describe_error(raw: dict[str, Any], err: Any) -> ManifestProblem:
         where = f"{noun} `{key}`" if isinstance(key, str) else f"{noun} #{loc[1] + 1}"
         rest = loc[2:]
         if kind == "union_tag_invalid":
-            listed = ", ".join(known_types)
-            return ManifestProblem(where, f"unknown type `{item.get('type')}`; use one of: {listed}")
+            given = str(item.get("type"))
+            close = difflib.get_close_matches(given, known_types, n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            return ManifestProblem(where, f"unknown type `{given}`; {hint}use one of: {', '.join(known_types)}")
         if kind == "union_tag_not_found":
             return ManifestProblem(where, "missing `type`")
         if kind in ("dict_type", "model_type") and not rest:
@@ -262,11 +277,22 @@ def _field_message(loc: tuple[Any, ...], err: Any) -> str:
         return f"unknown field `{field}`; remove it or check its spelling"
     got = err.get("input")
     msg = str(err["msg"])
-    if kind.endswith("_type") or kind in ("literal_error", "enum"):
+    if kind == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        msg = f"{_PATTERN_WORDS.get(pattern, msg)}, got `{got}`"
+    elif kind.endswith("_type") or kind in ("literal_error", "enum"):
         msg = f"{msg[0].lower()}{msg[1:]}, got {_json_type(got)} `{json.dumps(got)[:60]}`"
     else:
         msg = msg[0].lower() + msg[1:]
+    msg = _plain(msg)
     return f"`{field}`: {msg}" if field else msg
+
+
+def _plain(msg: str) -> str:
+    """pydantic's sentences, minus the jargon."""
+    msg = re.sub(r"^input should", "should", msg)
+    msg = re.sub(r"list should have at least (\d+) items? after validation, not \d+", r"needs at least \1 item(s)", msg)
+    return msg
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -276,7 +302,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
             out += f"[{part}]"
         elif not (isinstance(part, str) and part.startswith(("function-", "list[", "lax-", "strict-", "json-"))):
             # Union member labels (`int`, `str`, ...) only clutter a message about a field.
-            if part in ("int", "float", "str", "bool", "list", "dict", "none") and out:
+            if part in _UNION_MEMBER_LABELS and out:
                 continue
             out += f".{part}" if out else str(part)
     return out

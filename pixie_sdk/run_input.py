@@ -13,7 +13,7 @@ import functools
 import keyword
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import jsonschema
 from pydantic import (
@@ -80,6 +80,7 @@ _TIME = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _MiB = 1024 * 1024
+_SPEC_ADAPTER: TypeAdapter[InputSpec] = TypeAdapter(InputSpec)
 
 
 class _Missing:
@@ -273,8 +274,14 @@ def _bbox_check(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=512)
-def _adapter(spec: InputSpec) -> TypeAdapter[Any]:
+def _adapter_for(spec_json: str) -> TypeAdapter[Any]:
+    spec: InputSpec = _SPEC_ADAPTER.validate_json(spec_json)
     return TypeAdapter(input_value_type(spec))
+
+
+def _adapter(spec: InputSpec) -> TypeAdapter[Any]:
+    # Specs hold lists, so they are not hashable; their JSON is, and equal specs share a validator.
+    return _adapter_for(spec.model_dump_json(by_alias=True))
 
 
 def check_input_value(spec: InputSpec, value: Any) -> str | None:
@@ -353,6 +360,10 @@ class RunInput(BaseModel):
             if value is not None:
                 out[spec.key] = value
         return out
+
+    if TYPE_CHECKING:
+        # Fields are generated from tool.json at run time; to a type checker every input is Any.
+        def __getattr__(self, name: str) -> Any: ...
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, self.__pixie_fields__[key])

@@ -1,0 +1,116 @@
+"""The SDK app's in-process registry of runs: event logs for ``/stream``, cancel flags for ``/cancel``.
+
+A tool process only remembers recent runs, briefly: the host's run store is the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+
+from pixie_sdk.context import RunContext
+from pixie_sdk.stream import HEARTBEAT, StreamEvent, apply_value, encode_sse
+from pixie_sdk.types import JSON, JSONObject
+
+__all__ = ["FINISHED_RUN_TTL_SECONDS", "HEARTBEAT_SECONDS", "LiveRun", "RunRegistry"]
+
+#: How long a finished run's events stay replayable: a relay that opens /stream late still gets them.
+FINISHED_RUN_TTL_SECONDS = 300.0
+#: Finished runs kept at most, whatever their age, so a busy tool's memory stays flat.
+MAX_FINISHED_RUNS = 256
+#: Seconds between SSE heartbeat comments on a quiet stream (well under common proxy idle timeouts).
+HEARTBEAT_SECONDS = 10.0
+
+
+class LiveRun:
+    """One run: its context, its events so far, and its output state."""
+
+    def __init__(self, run_id: str, types: dict[str, str], loop: asyncio.AbstractEventLoop) -> None:
+        self.run_id = run_id
+        self.types = types
+        self.events: list[StreamEvent] = []
+        self.state: JSONObject = {}
+        self.finished_at: float | None = None
+        self.task: asyncio.Task[object] | None = None
+        self.ctx: RunContext | None = None
+        self._loop = loop
+        self._changed = asyncio.Event()
+
+    @property
+    def done(self) -> bool:
+        return self.finished_at is not None
+
+    def publish(self, output_key: str, value: JSON) -> None:
+        """Record an event; safe from any thread."""
+        if self._loop.is_running() and not _on_loop(self._loop):
+            self._loop.call_soon_threadsafe(self._push, output_key, value)
+        else:
+            self._push(output_key, value)
+
+    def _push(self, output_key: str, value: JSON) -> None:
+        if self.done:
+            return
+        self.state[output_key] = apply_value(self.types[output_key], self.state.get(output_key), value)
+        self.events.append(StreamEvent(output_key=output_key, value=value))
+        self._changed.set()
+
+    def finish(self, final: StreamEvent) -> None:
+        """Record the terminal event; later events are ignored."""
+        if self.done:
+            return
+        self.events.append(final)
+        self.finished_at = time.monotonic()
+        self._changed.set()
+
+    async def sse(self) -> AsyncIterator[bytes]:
+        """Every event from the first, then new ones as they come, heartbeats between; ends after ``done``."""
+        sent = 0
+        while True:
+            while sent < len(self.events):
+                event = self.events[sent]
+                sent += 1
+                yield encode_sse(event)
+                if event.done:
+                    return
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield HEARTBEAT
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+class RunRegistry:
+    """Runs by id: live ones, and finished ones until they expire."""
+
+    def __init__(self) -> None:
+        self._runs: OrderedDict[str, LiveRun] = OrderedDict()
+
+    def get(self, run_id: str) -> LiveRun | None:
+        return self._runs.get(run_id)
+
+    def live(self) -> list[LiveRun]:
+        """Runs not finished yet."""
+        return [r for r in self._runs.values() if not r.done]
+
+    def add(self, run: LiveRun) -> None:
+        self._expire()
+        self._runs[run.run_id] = run
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        finished = [r for r in self._runs.values() if r.finished_at is not None]
+        excess = len(finished) - MAX_FINISHED_RUNS
+        for run in finished:
+            assert run.finished_at is not None
+            if excess > 0 or now - run.finished_at > FINISHED_RUN_TTL_SECONDS:
+                del self._runs[run.run_id]
+                excess -= 1
