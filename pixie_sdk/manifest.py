@@ -8,12 +8,14 @@ pydantic location path.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import re
 from pathlib import Path
 from typing import Any, Literal
 
+import jsonschema
 from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from pixie_sdk._base import PixieModel
@@ -187,6 +189,16 @@ def check_coherence(manifest: ToolManifest, *, folder: Path | None = None) -> Co
             errors.append(ManifestProblem(where, f"`min` ({lo}) is greater than `max` ({hi})"))
         if spec.type == "table" and None not in (spec.min_rows, spec.max_rows) and spec.min_rows > spec.max_rows:  # type: ignore[operator]
             errors.append(ManifestProblem(where, "`min_rows` is greater than `max_rows`"))
+        if spec.type == "date":
+            for bound in ("min", "max"):
+                text = getattr(spec, bound)
+                if text is not None and not _is_iso_date(text):
+                    errors.append(ManifestProblem(where, f"`{bound}` must be a real date, YYYY-MM-DD (got `{text}`)"))
+        if spec.type == "json" and spec.json_schema is not None:
+            try:
+                jsonschema.Draft202012Validator.check_schema(spec.json_schema)
+            except jsonschema.exceptions.SchemaError as exc:
+                errors.append(ManifestProblem(where, f"`schema` is not a valid JSON Schema: {exc.message}"))
         if spec.show_if is not None:
             if spec.show_if.key == spec.key:
                 errors.append(ManifestProblem(where, "`show_if.key` names the input itself; name another input"))
@@ -223,6 +235,14 @@ def load_manifest(path: Path | str) -> ToolManifest:
     if coherence.errors:
         raise ManifestError(file, coherence.errors)
     return manifest
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
 
 
 def _json_type(value: Any) -> str:

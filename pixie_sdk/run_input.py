@@ -176,10 +176,6 @@ def _file_type(spec: FileInput | ImageInput | AudioInput) -> Any:
     return list[one] if spec.multiple else one
 
 
-def _date_value(value: Any) -> Any:
-    return dt.date.fromisoformat(value) if isinstance(value, str) and _DATE.match(value) else value
-
-
 def input_value_type(spec: InputSpec) -> Any:
     """The pydantic type a value of this input must satisfy (``None`` is handled by ``RunInput``)."""
     match spec:
@@ -230,7 +226,11 @@ def input_value_type(spec: InputSpec) -> Any:
 
 
 def _iso_date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value and _DATE.match(value) else None
+    # A bound that is no real date is reported by check_coherence; here it simply does not bind.
+    try:
+        return dt.date.fromisoformat(value) if value and _DATE.match(value) else None
+    except ValueError:
+        return None
 
 
 def _json_schema_check(schema: dict[str, Any] | None) -> Any:
@@ -238,7 +238,10 @@ def _json_schema_check(schema: dict[str, Any] | None) -> Any:
 
     def check(value: Any) -> Any:
         if validator is not None:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+            try:
+                error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+            except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType) as exc:  # check 3 reports it
+                raise _fail("json_schema_invalid", f"The input's own schema is invalid: {exc}") from None
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path)
                 raise _fail("json_schema", f"Input does not match its schema{' at ' + where if where else ''}: "

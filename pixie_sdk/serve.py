@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import socket
 import sys
 import threading
@@ -26,11 +27,12 @@ __all__ = ["EXIT_ADDRESS_IN_USE", "serve"]
 #: Exit status for a taken port: the kit's shared exit-code table says 4 for "address in use".
 EXIT_ADDRESS_IN_USE = 4
 #: How often the tool looks for its parent: well inside the 2 s the contract allows an orphan to live.
-PARENT_POLL_SECONDS = 0.25
+PARENT_POLL_SECONDS = 0.2
 #: How long uvicorn may drain connections on SIGTERM; under the host's 5 s before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 3
-#: After the parent died, how long a graceful stop may take before the process ends itself hard.
-ORPHAN_EXIT_DEADLINE_SECONDS = 1.2
+#: After the parent died, how long a graceful stop may take before the process ends itself hard
+#: (nobody is left to read a reply, so there is little to wait for).
+ORPHAN_EXIT_DEADLINE_SECONDS = 0.6
 
 
 def _parse(argv: Sequence[str] | None, title: str) -> argparse.Namespace:
@@ -84,7 +86,7 @@ def _watch_parent(server: uvicorn.Server) -> None:
     def loop() -> None:
         while _parent_alive(watched, original):
             time.sleep(PARENT_POLL_SECONDS)
-        server.should_exit = True
+        server.handle_exit(signal.SIGTERM, None)
         time.sleep(ORPHAN_EXIT_DEADLINE_SECONDS)
         os._exit(0)
 

@@ -58,14 +58,15 @@ class RunningTool:
 def start_tool(folder: Path, *, env: dict[str, str] | None = None) -> RunningTool:
     port = free_port()
     stderr_path = Path(tempfile.mkstemp(prefix=f"{folder.name}-", suffix=".stderr")[1])
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "--port", str(port)],
-        cwd=folder,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=stderr_path.open("wb"),
-    )
+    with stderr_path.open("wb") as stderr:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "main.py", "--port", str(port)],
+            cwd=folder,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     tool = RunningTool(folder, port, proc, stderr_path)
     deadline = time.monotonic() + READY_DEADLINE_SECONDS
     while time.monotonic() < deadline:
