@@ -154,7 +154,9 @@ class Client:
         assert self.conn.sock is not None
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> bytes:
         """Send one request and read the whole reply; anything but a 200 raises."""
         self.conn.request(method, path, body, headers or {})
         resp = self.conn.getresponse()

@@ -282,3 +282,38 @@ def test_handler_registered_twice_by_decorator(tmp_path: Path) -> None:
     assert TestClient(app).post("/run", json={}).json() == {"out": "decorated"}
     with pytest.raises(TypeError, match="takes"):
         app.handler(lambda: None)
+
+
+def test_quiet_streams_carry_heartbeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pixie_sdk._runs
+
+    monkeypatch.setattr(pixie_sdk._runs, "HEARTBEAT_SECONDS", 0.05)
+    outputs = [{"key": "story", "type": "stream_text", "label": "S", "streaming": True}]
+
+    def handler(inputs: RunInput, ctx: RunContext) -> dict[str, Any]:
+        time.sleep(0.3)
+        return {"story": "late"}
+
+    with TestClient(make_tool_app(tool_dir(tmp_path, [], outputs), handler)) as client:
+        client.post("/run", json=build_run_request({}, run_id="hb").body)
+        raw = client.get("/stream", params={"run_id": "hb"}).text
+    assert raw.count(": ping") >= 2
+    assert '"done":true' in raw and '"story":"late"' in raw
+
+
+def test_sync_handlers_run_off_the_event_loop(tmp_path: Path) -> None:
+    started = threading.Event()
+
+    def slow(inputs: RunInput) -> dict[str, Any]:
+        started.set()
+        time.sleep(2)
+        return {"out": "done"}
+
+    with TestClient(make_tool_app(tool_dir(tmp_path, [], [TEXT_OUT]), slow)) as client:
+        worker = threading.Thread(target=client.post, args=("/run",), kwargs={"json": {}})
+        worker.start()
+        assert started.wait(5)
+        assert client.get("/healthz").json() == {"ok": True}
+        still_running = worker.is_alive()  # the loop answered while the handler still slept
+        worker.join()
+    assert still_running

@@ -1,0 +1,260 @@
+"""``/run`` of a ``make_tool_app`` tool against the same logic hand-written in plain FastAPI, side by side.
+
+Both tools run as real subprocesses (``python main.py --port N``): the SDK's example
+``examples/compound-interest`` and ``bench/plain_tool`` (the same handler in plain FastAPI,
+same uvicorn settings). After checking that both return the same JSON, each gets a warm-up,
+then latency rounds alternate between them (one keep-alive client, sequential requests, the
+order flipped every round so drift hits both), then throughput rounds with concurrent
+keep-alive clients. Every request is the canonical body of ``build_run_request`` with a fresh
+run id, as the host sends it; both tools get the same bytes.
+
+The issue's target: the SDK's p50 latency at most 1.10 x the plain tool's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pstats
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench._common import (
+    JSON_HEADERS,
+    REPO_ROOT,
+    RESULTS_DIR,
+    Call,
+    Client,
+    ToolProcess,
+    free_port,
+    latency_summary,
+    machine,
+    progress,
+    time_concurrent,
+    time_sequential,
+    timestamp,
+)
+from pixie_sdk.runbody import build_run_request
+
+NAME = "sdk_vs_plain"
+
+#: Requests each tool gets before anything is timed (imports, caches, pydantic's first calls, branch warm-up).
+WARMUP_REQUESTS = 300
+#: Timed rounds of sequential requests; variants alternate, and their order flips each round.
+LATENCY_ROUNDS = 3
+#: Sequential requests per variant per latency round.
+LATENCY_REQUESTS = 1000
+#: Concurrent keep-alive clients in the throughput phase.
+THROUGHPUT_CLIENTS = 8
+#: Throughput rounds; variants alternate as in the latency phase.
+THROUGHPUT_ROUNDS = 2
+#: Requests per variant per throughput round, shared out between the clients.
+THROUGHPUT_REQUESTS = 2000
+#: The target: SDK p50 / plain p50 at most this.
+P50_RATIO_TARGET = 1.10
+#: Functions listed per variant in a profile summary.
+PROFILE_TOP = 25
+
+#: The inputs of every timed request (the tool.json defaults).
+INPUTS: dict[str, Any] = {"principal": 10000, "rate": 5, "years": 10, "compounding": 12}
+#: Inputs the equivalence check also compares (besides INPUTS): other branches of the same logic.
+CHECK_INPUTS: tuple[dict[str, Any], ...] = (
+    INPUTS,
+    {"principal": 2500.5, "rate": 3.25, "years": 30, "compounding": 4},
+    {"principal": 0, "rate": 0, "years": 1, "compounding": 1},
+)
+
+SDK_MAIN = REPO_ROOT / "examples" / "compound-interest" / "main.py"
+PLAIN_MAIN = REPO_ROOT / "bench" / "plain_tool" / "main.py"
+PROFILER = REPO_ROOT / "bench" / "_profiled_tool.py"
+#: The variants, SDK first; ratios are SDK / plain.
+VARIANTS: dict[str, Path] = {"sdk": SDK_MAIN, "plain": PLAIN_MAIN}
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    warmup_requests: int = WARMUP_REQUESTS
+    latency_rounds: int = LATENCY_ROUNDS
+    latency_requests: int = LATENCY_REQUESTS
+    throughput_clients: int = THROUGHPUT_CLIENTS
+    throughput_rounds: int = THROUGHPUT_ROUNDS
+    throughput_requests: int = THROUGHPUT_REQUESTS
+    p50_ratio_target: float = P50_RATIO_TARGET
+    profile: bool = False
+
+
+def _calls(n: int, inputs: dict[str, Any] = INPUTS) -> list[Call]:
+    """``n`` canonical run requests, each with a fresh run id, encoded once up front."""
+    out = []
+    for _ in range(n):
+        req = build_run_request(inputs)
+        out.append(Call("/run", json.dumps(req.body).encode(), {**JSON_HEADERS, **req.headers}))
+    return out
+
+
+def _start(params: Params) -> dict[str, ToolProcess]:
+    tools: dict[str, ToolProcess] = {}
+    try:
+        for name, main in VARIANTS.items():
+            port = free_port()
+            env = dict(os.environ)
+            argv = [sys.executable, str(main), "--port", str(port)]
+            if params.profile:
+                env["PIXIE_BENCH_PROFILE"] = str(_profile_path(name))
+                argv = [sys.executable, str(PROFILER), *argv[1:]]
+            tools[name] = ToolProcess(name, argv, port, env=env)
+        for tool in tools.values():
+            tool.wait_ready()
+    except BaseException:
+        _stop(tools)
+        raise
+    return tools
+
+
+def _stop(tools: dict[str, ToolProcess]) -> None:
+    for tool in tools.values():
+        try:
+            tool.stop()
+        except Exception as exc:  # keep stopping the others
+            progress(f"could not stop {tool.name}: {exc!r}")
+
+
+def _profile_path(name: str) -> Path:
+    return RESULTS_DIR / "profile" / f"{NAME}-{name}.pstats"
+
+
+def _check_equivalent(clients: dict[str, Client]) -> None:
+    for inputs in CHECK_INPUTS:
+        (call,) = _calls(1, inputs)
+        replies = {
+            name: json.loads(c.request("POST", call.path, call.body, call.headers)) for name, c in clients.items()
+        }
+        first, *rest = replies.values()
+        for name, reply in replies.items():
+            if reply != first:
+                raise AssertionError(f"the tools disagree on {inputs}: {json.dumps(replies, sort_keys=True)[:2000]}")
+        if not rest:
+            raise AssertionError("nothing to compare")
+
+
+def _order(round_no: int) -> list[str]:
+    names = list(VARIANTS)
+    return names if round_no % 2 == 0 else names[::-1]
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def run(params: Params | None = None) -> dict[str, Any]:
+    """Run the benchmark; the result document."""
+    params = params or Params()
+    progress(f"{NAME}: starting {', '.join(VARIANTS)}")
+    tools = _start(params)
+    latencies: dict[str, list[list[int]]] = {name: [] for name in VARIANTS}
+    throughput: dict[str, list[tuple[int, list[int]]]] = {name: [] for name in VARIANTS}
+    try:
+        clients = {name: Client(tool.port) for name, tool in tools.items()}
+        _check_equivalent(clients)
+        progress(f"{NAME}: replies are equivalent; warming up ({params.warmup_requests} requests each)")
+        for name, client in clients.items():
+            time_sequential(client, _calls(params.warmup_requests))
+        for r in range(params.latency_rounds):
+            for name in _order(r):
+                calls = _calls(params.latency_requests)
+                latencies[name].append(time_sequential(clients[name], calls))
+            p50s = {n: latency_summary(latencies[n][-1])["p50_ms"] for n in VARIANTS}
+            progress(f"{NAME}: latency round {r + 1}/{params.latency_rounds}: p50 ms {p50s}")
+        for client in clients.values():
+            client.close()
+        for r in range(params.throughput_rounds):
+            for name in _order(r):
+                calls = _calls(params.throughput_requests)
+                result = time_concurrent(tools[name].port, calls, params.throughput_clients)
+                throughput[name].append((result.wall_ns, result.latencies_ns))
+            rps = {n: round(params.throughput_requests / (throughput[n][-1][0] / 1e9)) for n in VARIANTS}
+            progress(f"{NAME}: throughput round {r + 1}/{params.throughput_rounds}: req/s {rps}")
+    finally:
+        _stop(tools)
+
+    variants: dict[str, Any] = {}
+    for name in VARIANTS:
+        pooled = [x for rnd in latencies[name] for x in rnd]
+        wall = sum(w for w, _ in throughput[name])
+        done = params.throughput_requests * len(throughput[name])
+        variants[name] = {
+            "latency": {
+                **latency_summary(pooled),
+                "p50_ms_per_round": [latency_summary(rnd)["p50_ms"] for rnd in latencies[name]],
+            },
+            "throughput": {
+                "requests": done,
+                "clients": params.throughput_clients,
+                "req_per_s": round(done / (wall / 1e9), 1),
+                "req_per_s_per_round": [round(params.throughput_requests / (w / 1e9), 1) for w, _ in throughput[name]],
+                "latency_under_load": latency_summary([x for _, lat in throughput[name] for x in lat]),
+            },
+        }
+    sdk, plain = variants["sdk"], variants["plain"]
+    p50_ratio = _ratio(sdk["latency"]["p50_ms"], plain["latency"]["p50_ms"])
+    per_round = [
+        _ratio(a, b)
+        for a, b in zip(sdk["latency"]["p50_ms_per_round"], plain["latency"]["p50_ms_per_round"], strict=True)
+    ]
+    comparison: dict[str, Any] = {
+        "p50_ratio": p50_ratio,
+        "p50_ratio_per_round": per_round,
+        "p50_added_ms": round(sdk["latency"]["p50_ms"] - plain["latency"]["p50_ms"], 4),
+        "p99_ratio": _ratio(sdk["latency"]["p99_ms"], plain["latency"]["p99_ms"]),
+        "mean_ratio": _ratio(sdk["latency"]["mean_ms"], plain["latency"]["mean_ms"]),
+        "throughput_ratio": _ratio(sdk["throughput"]["req_per_s"], plain["throughput"]["req_per_s"]),
+        "target": {"p50_ratio_max": params.p50_ratio_target},
+        "met": p50_ratio is not None and p50_ratio <= params.p50_ratio_target and not params.profile,
+    }
+    document: dict[str, Any] = {
+        "benchmark": NAME,
+        "description": "POST /run: make_tool_app tool vs the same logic in plain FastAPI (both real subprocesses)",
+        "timestamp": timestamp(),
+        "machine": machine(),
+        "parameters": {
+            **{k: v for k, v in asdict(params).items() if k != "profile"},
+            "latency_clients": 1,
+            "client": "http.client keep-alive, TCP_NODELAY, one connection per client thread",
+            "body": "build_run_request(inputs).body with a fresh run id per request",
+            "inputs": INPUTS,
+            "tools": {name: str(path.relative_to(REPO_ROOT)) for name, path in VARIANTS.items()},
+        },
+        "variants": variants,
+        **comparison,
+    }
+    if params.profile:
+        document["profiled"] = True
+        document["note"] = "tools ran under cProfile: the figures are inflated and not comparable; see `profile`"
+        document["profile"] = {name: _profile_summary(name) for name in VARIANTS}
+    return document
+
+
+def _profile_summary(name: str) -> dict[str, Any]:
+    path = _profile_path(name)
+    stats = pstats.Stats(str(path))
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    rows = []
+    for (file, line, func), (_cc, calls, tottime, cumtime, _callers) in raw.items():
+        rows.append({"function": f"{_short(file)}:{line}({func})", "calls": calls, "tottime_s": tottime,
+                     "cumtime_s": cumtime})  # fmt: skip
+    by_tot = sorted(rows, key=lambda r: -float(r["tottime_s"]))[:PROFILE_TOP]
+    by_cum = sorted((r for r in rows if "pixie_sdk" in str(r["function"])), key=lambda r: -float(r["cumtime_s"]))
+    return {
+        "pstats": str(path.relative_to(REPO_ROOT)),
+        "top_tottime": by_tot,
+        "pixie_sdk_cumtime": by_cum[:PROFILE_TOP],
+    }
+
+
+def _short(file: str) -> str:
+    for marker in ("site-packages/", str(REPO_ROOT) + "/"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
