@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {list(BENCHMARKS)}"
     )
     parser.add_argument(
-        "--profile", action="store_true", help="run the tools under cProfile and summarise where time goes"
+        "--profile", action="store_true", help="run the tools under cProfile; summarise where time goes"
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a benchmark misses its target")
     args = parser.parse_args(argv)

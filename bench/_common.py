@@ -146,7 +146,7 @@ def no_gc() -> Iterator[None]:
 
 
 class Client:
-    """One keep-alive HTTP/1.1 connection (stdlib ``http.client``, TCP_NODELAY): cheap enough not to be the bottleneck."""
+    """One keep-alive HTTP/1.1 connection (stdlib ``http.client``, TCP_NODELAY): cheap, so not the bottleneck."""
 
     def __init__(self, port: int) -> None:
         self.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -242,7 +242,7 @@ class ToolProcess:
         self.name = name
         self.port = port
         self.argv = list(argv)
-        self._log = tempfile.TemporaryFile(prefix=f"bench-{name}-")
+        self._log = tempfile.TemporaryFile(prefix=f"bench-{name}-")  # noqa: SIM115 (closed by stop())
         self.proc = subprocess.Popen(
             self.argv,
             cwd=REPO_ROOT,

@@ -8,6 +8,7 @@ uvicorn, whereupon the profiles of the event-loop thread and the threadpool work
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pstats
@@ -44,14 +45,12 @@ def main() -> None:
         runpy.run_path(script, run_name="__main__")
     finally:
         prof.disable()
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         stats = pstats.Stats(prof)
         with _lock:
             for other in _thread_profiles:
-                try:
+                with contextlib.suppress(TypeError, ValueError):  # a profile with nothing recorded
                     stats.add(other)
-                except (TypeError, ValueError):  # a profile with nothing recorded
-                    pass
         stats.dump_stats(out)
 
 

@@ -132,11 +132,8 @@ def _check_equivalent(clients: dict[str, Client]) -> None:
             name: json.loads(c.request("POST", call.path, call.body, call.headers)) for name, c in clients.items()
         }
         first, *rest = replies.values()
-        for name, reply in replies.items():
-            if reply != first:
-                raise AssertionError(f"the tools disagree on {inputs}: {json.dumps(replies, sort_keys=True)[:2000]}")
-        if not rest:
-            raise AssertionError("nothing to compare")
+        if not rest or any(reply != first for reply in rest):
+            raise AssertionError(f"the tools disagree on {inputs}: {json.dumps(replies, sort_keys=True)[:2000]}")
 
 
 def _order(round_no: int) -> list[str]:
@@ -159,7 +156,7 @@ def run(params: Params | None = None) -> dict[str, Any]:
         clients = {name: Client(tool.port) for name, tool in tools.items()}
         _check_equivalent(clients)
         progress(f"{NAME}: replies are equivalent; warming up ({params.warmup_requests} requests each)")
-        for name, client in clients.items():
+        for client in clients.values():
             time_sequential(client, _calls(params.warmup_requests))
         for r in range(params.latency_rounds):
             for name in _order(r):
@@ -232,24 +229,38 @@ def run(params: Params | None = None) -> dict[str, Any]:
     if params.profile:
         document["profiled"] = True
         document["note"] = "tools ran under cProfile: the figures are inflated and not comparable; see `profile`"
-        document["profile"] = {name: _profile_summary(name) for name in VARIANTS}
+        document["profile"] = {name: _profile_summary(name, params) for name in VARIANTS}
     return document
 
 
-def _profile_summary(name: str) -> dict[str, Any]:
+def _served(params: Params) -> int:
+    """``/run`` requests each tool answers in one run of this benchmark."""
+    timed = params.latency_rounds * params.latency_requests + params.throughput_rounds * params.throughput_requests
+    return len(CHECK_INPUTS) + params.warmup_requests + timed
+
+
+def _profile_summary(name: str, params: Params) -> dict[str, Any]:
     path = _profile_path(name)
     stats = pstats.Stats(str(path))
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
-    rows = []
-    for (file, line, func), (_cc, calls, tottime, cumtime, _callers) in raw.items():
-        rows.append({"function": f"{_short(file)}:{line}({func})", "calls": calls, "tottime_s": tottime,
-                     "cumtime_s": cumtime})  # fmt: skip
-    by_tot = sorted(rows, key=lambda r: -float(r["tottime_s"]))[:PROFILE_TOP]
-    by_cum = sorted((r for r in rows if "pixie_sdk" in str(r["function"])), key=lambda r: -float(r["cumtime_s"]))
+    per_req = 1e6 / _served(params)
+    rows: list[tuple[str, int, float, float]] = [
+        (f"{_short(file)}:{line}({func})", calls, tottime, cumtime)
+        for (file, line, func), (_cc, calls, tottime, cumtime, _callers) in raw.items()
+    ]
+
+    def row(r: tuple[str, int, float, float]) -> dict[str, Any]:
+        fn, calls, tot, cum = r
+        return {"function": fn, "calls": calls, "tottime_us_per_request": round(tot * per_req, 2),
+                "cumtime_us_per_request": round(cum * per_req, 2)}  # fmt: skip
+
+    by_tot = sorted(rows, key=lambda r: -r[2])[:PROFILE_TOP]
+    by_cum = sorted((r for r in rows if r[0].startswith("pixie_sdk/")), key=lambda r: -r[3])[:PROFILE_TOP]
     return {
         "pstats": str(path.relative_to(REPO_ROOT)),
-        "top_tottime": by_tot,
-        "pixie_sdk_cumtime": by_cum[:PROFILE_TOP],
+        "requests_served": _served(params),
+        "top_tottime": [row(r) for r in by_tot],
+        "pixie_sdk_cumtime": [row(r) for r in by_cum],
     }
 
 

@@ -1,0 +1,314 @@
+"""The one spawn recipe for a tool process, shared by the validator, the conformance kit and the host.
+
+``launch_spec`` resolves the interpreter and the environment (contract §5); ``ToolProcess``
+starts ``<python> <entrypoint> --port N`` in its own process group with stdin closed,
+keeps stdout+stderr in a 64 KiB ring (and optionally a log file), polls ``/healthz`` until
+ready, and stops the group with SIGTERM, a grace period, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict
+
+from pixie_sdk.contract import ENV_ARTEFACTS_ROOT, ENV_PARENT_PID, ENV_TOOL_ID, LOOPBACK_HOST, ROUTE_HEALTHZ
+from pixie_sdk.manifest import ToolManifest
+from pixie_validate.errors import ToolStartError
+
+__all__ = [
+    "DEFAULT_READY_DEADLINE_SECONDS",
+    "ENV_ALLOW_LIST",
+    "STOP_GRACE_SECONDS",
+    "Interpreter",
+    "LaunchSpec",
+    "OutputRing",
+    "StopResult",
+    "ToolProcess",
+    "free_port",
+    "launch_spec",
+    "read_dotenv",
+    "resolve_interpreter",
+]
+
+#: The contract's start-up deadline unless the tool's validator_timeout_override says otherwise.
+DEFAULT_READY_DEADLINE_SECONDS = 30.0
+#: First /healthz poll interval: most tools are up within tens of milliseconds of their imports.
+FIRST_POLL_SECONDS = 0.01
+#: Poll interval ceiling: the contract asks for at least one poll every 100 ms.
+MAX_POLL_SECONDS = 0.1
+#: Per-request timeout of one /healthz poll; a tool that takes longer is not ready.
+HEALTH_REQUEST_TIMEOUT_SECONDS = 1.0
+#: SIGTERM to SIGKILL: the contract's shutdown grace.
+STOP_GRACE_SECONDS = 5.0
+#: After SIGKILL the kernel reaps fast; this only bounds a wedged wait.
+KILL_WAIT_SECONDS = 2.0
+#: The contract's output ring size per tool process.
+RING_BYTES = 64 * 1024
+
+#: Variables a tool inherits from the caller; everything else is withheld (secrets come from its .env).
+ENV_ALLOW_LIST = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "TERM",
+                  "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")  # fmt: skip
+
+
+class OutputRing:
+    """The last ``capacity`` bytes a process wrote (thread-safe)."""
+
+    def __init__(self, capacity: int = RING_BYTES) -> None:
+        self._capacity = capacity
+        self._data = bytearray()
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def write(self, chunk: bytes) -> None:
+        with self._lock:
+            self.total += len(chunk)
+            self._data += chunk
+            if len(self._data) > self._capacity:
+                del self._data[: len(self._data) - self._capacity]
+
+    def text(self, limit: int | None = None) -> str:
+        """The kept output as text (only the last ``limit`` characters when given)."""
+        with self._lock:
+            text = self._data.decode("utf-8", errors="replace")
+        return text[-limit:] if limit else text
+
+
+class Interpreter(BaseModel):
+    """The Python a tool runs under, and where that choice came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    source: Literal["--python", ".venv", "host"]
+
+
+def resolve_interpreter(folder: Path, python: str | None = None) -> Interpreter:
+    """``--python``, else the tool's ``.venv``, else the caller's own interpreter (contract §5)."""
+    if python:
+        return Interpreter(path=python, source="--python")
+    for candidate in (folder / ".venv" / "bin" / "python", folder / ".venv" / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return Interpreter(path=str(candidate), source=".venv")
+    return Interpreter(path=sys.executable, source="host")
+
+
+def read_dotenv(folder: Path) -> dict[str, str]:
+    """The tool's ``.env`` (``KEY="value"`` lines); empty when there is none."""
+    path = folder / ".env"
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK_HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class LaunchSpec(BaseModel):
+    """Everything needed to start one tool process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tool_id: str
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    port: int
+    interpreter: Interpreter
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK_HOST}:{self.port}"
+
+
+def launch_spec(
+    folder: Path,
+    manifest: ToolManifest | None,
+    *,
+    python: str | None = None,
+    port: int | None = None,
+    artefacts_root: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    parent_env: Mapping[str, str] | None = None,
+) -> LaunchSpec:
+    """The spawn recipe: ``<python> <entrypoint> --port N``, cwd the tool folder, allow-listed env + .env."""
+    folder = folder.resolve()
+    source = os.environ if parent_env is None else parent_env
+    env = {k: v for k, v in source.items() if k in ENV_ALLOW_LIST or k.startswith("LC_")}
+    env.update(read_dotenv(folder))
+    tool_id = manifest.id if manifest is not None else folder.name
+    env.update({"PYTHONUNBUFFERED": "1", ENV_TOOL_ID: tool_id, ENV_PARENT_PID: str(os.getpid())})
+    if artefacts_root is not None:
+        env[ENV_ARTEFACTS_ROOT] = str(artefacts_root)
+    env.update(extra_env or {})
+    interpreter = resolve_interpreter(folder, python)
+    entrypoint = manifest.entrypoint if manifest is not None else "main.py"
+    chosen = port or free_port()
+    return LaunchSpec(
+        tool_id=tool_id,
+        argv=[interpreter.path, entrypoint, "--port", str(chosen)],
+        cwd=str(folder),
+        env=env,
+        port=chosen,
+        interpreter=interpreter,
+    )
+
+
+class StopResult(BaseModel):
+    """How a stop went."""
+
+    graceful: bool
+    """The process exited within the grace period after SIGTERM."""
+    returncode: int | None
+    seconds: float
+
+
+class ToolProcess:
+    """One running tool process (a context manager: it is stopped on exit)."""
+
+    def __init__(self, spec: LaunchSpec, *, log_file: Path | None = None) -> None:
+        self.spec = spec
+        self.output = OutputRing()
+        self._log_file = log_file
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self.started_at: float | None = None
+        self.ready_ms: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def url(self) -> str:
+        return self.spec.url
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Spawn the process (own session and process group, stdin closed, output captured).
+
+        Raises:
+            ToolStartError: the interpreter or entrypoint cannot be executed.
+        """
+        self.started_at = time.monotonic()
+        try:
+            self._proc = subprocess.Popen(
+                self.spec.argv,
+                cwd=self.spec.cwd,
+                env=self.spec.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ToolStartError(f"cannot execute {self.spec.argv[0]}: {exc.strerror}", returncode=None) from None
+        self._reader = threading.Thread(target=self._pump, name=f"pixie-output-{self.spec.tool_id}", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        stream = self._proc.stdout
+        log = self._log_file.open("ab") if self._log_file else None
+        try:
+            # os.read returns what is there (up to 4 KiB) instead of waiting to fill a buffer.
+            for chunk in iter(lambda: os.read(stream.fileno(), 4096), b""):
+                self.output.write(chunk)
+                if log:
+                    log.write(chunk)
+                    log.flush()
+        finally:
+            if log:
+                log.close()
+            stream.close()
+
+    def wait_ready(self, deadline_seconds: float = DEFAULT_READY_DEADLINE_SECONDS) -> float:
+        """Poll ``/healthz`` until it answers 200; return milliseconds since spawn.
+
+        Raises:
+            ToolStartError: the process exited, or the deadline passed (with the output tail).
+        """
+        assert self.started_at is not None, "start() first"
+        interval = FIRST_POLL_SECONDS
+        url = self.url + ROUTE_HEALTHZ
+        with httpx.Client(timeout=HEALTH_REQUEST_TIMEOUT_SECONDS) as client:
+            while True:
+                elapsed = time.monotonic() - self.started_at
+                code = self.returncode
+                if code is not None:
+                    self._join_reader()
+                    raise ToolStartError(
+                        f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
+                        returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+                if elapsed > deadline_seconds:
+                    raise ToolStartError(
+                        f"no 200 from {ROUTE_HEALTHZ} within {deadline_seconds:g} s",
+                        returncode=None, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+                try:
+                    if client.get(url).status_code == 200:
+                        self.ready_ms = (time.monotonic() - self.started_at) * 1000
+                        return self.ready_ms
+                except httpx.TransportError:
+                    pass
+                time.sleep(interval)
+                interval = min(interval * 1.5, MAX_POLL_SECONDS)
+
+    def _join_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout=1)
+
+    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> StopResult:
+        """SIGTERM the process group, wait ``grace_seconds``, then SIGKILL it."""
+        started = time.monotonic()
+        if self._proc is None or self._proc.poll() is not None:
+            self._join_reader()
+            return StopResult(graceful=True, returncode=self.returncode, seconds=0.0)
+        self._signal(signal.SIGTERM)
+        try:
+            self._proc.wait(grace_seconds)
+            graceful = True
+        except subprocess.TimeoutExpired:
+            graceful = False
+            self._signal(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(KILL_WAIT_SECONDS)
+        # The group may hold children the tool started; they go with it.
+        self._signal(signal.SIGKILL)
+        self._join_reader()
+        return StopResult(graceful=graceful, returncode=self._proc.returncode, seconds=time.monotonic() - started)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        assert self._proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+    def __enter__(self) -> ToolProcess:
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
