@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 #: The repository root (bench/ lives directly under it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Where each benchmark's JSON is written (git-ignored).
@@ -90,6 +92,7 @@ def machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "packages": {name: _version(name) for name in REPORTED_PACKAGES},
         "git": _git(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -190,6 +193,25 @@ def time_sequential(client: Client, calls: Sequence[Call]) -> list[int]:
     return out
 
 
+def time_interleaved(clients: dict[str, Client], calls: dict[str, Sequence[Call]], block: int) -> dict[str, list[int]]:
+    """Sequential requests to several tools, ``block`` to each in turn (in ``clients``' order), so drift hits all.
+
+    One request at a time on the whole machine; per-request latency in ns per tool.
+    """
+    out: dict[str, list[int]] = {name: [] for name in clients}
+    clock = time.perf_counter_ns
+    longest = max(len(c) for c in calls.values())
+    with no_gc():
+        for start in range(0, longest, block):
+            for name, client in clients.items():
+                mine = out[name]
+                for call in calls[name][start : start + block]:
+                    t0 = clock()
+                    client.request("POST", call.path, call.body, call.headers)
+                    mine.append(clock() - t0)
+    return out
+
+
 @dataclass(slots=True)
 class ConcurrentResult:
     wall_ns: int
@@ -275,6 +297,11 @@ class ToolProcess:
                 pass
             time.sleep(STARTUP_POLL_SECONDS)
         raise RuntimeError(f"{self.name} did not answer /healthz in {STARTUP_TIMEOUT_SECONDS} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the tool has used so far."""
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return float(times.user + times.system)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not gone in time."""

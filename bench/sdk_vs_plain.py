@@ -17,7 +17,7 @@ import json
 import os
 import pstats
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from bench._common import (
     machine,
     progress,
     time_concurrent,
-    time_sequential,
+    time_interleaved,
     timestamp,
 )
 from pixie_sdk.runbody import build_run_request
@@ -46,6 +46,8 @@ WARMUP_REQUESTS = 300
 LATENCY_ROUNDS = 3
 #: Sequential requests per variant per latency round.
 LATENCY_REQUESTS = 1000
+#: Within a round, each variant gets this many requests in turn: drift on a shared machine hits both alike.
+LATENCY_BLOCK = 50
 #: Concurrent keep-alive clients in the throughput phase.
 THROUGHPUT_CLIENTS = 8
 #: Throughput rounds; variants alternate as in the latency phase.
@@ -78,6 +80,7 @@ class Params:
     warmup_requests: int = WARMUP_REQUESTS
     latency_rounds: int = LATENCY_ROUNDS
     latency_requests: int = LATENCY_REQUESTS
+    latency_block: int = LATENCY_BLOCK
     throughput_clients: int = THROUGHPUT_CLIENTS
     throughput_rounds: int = THROUGHPUT_ROUNDS
     throughput_requests: int = THROUGHPUT_REQUESTS
@@ -145,55 +148,87 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 4) if b else None
 
 
+@dataclass(slots=True)
+class _Measured:
+    latency_rounds: list[list[int]] = field(default_factory=list)
+    latency_cpu_s: float = 0.0
+    latency_requests: int = 0
+    throughput_rounds: list[tuple[int, list[int]]] = field(default_factory=list)
+    throughput_cpu_s: float = 0.0
+    throughput_requests: int = 0
+
+
+def _cpu(tools: dict[str, ToolProcess]) -> dict[str, float]:
+    return {name: tool.cpu_seconds() for name, tool in tools.items()}
+
+
+def _measure(params: Params, tools: dict[str, ToolProcess]) -> dict[str, _Measured]:
+    measured = {name: _Measured() for name in VARIANTS}
+    clients = {name: Client(tool.port) for name, tool in tools.items()}
+    _check_equivalent(clients)
+    progress(f"{NAME}: replies are equivalent; warming up ({params.warmup_requests} requests each)")
+    time_interleaved(clients, {n: _calls(params.warmup_requests) for n in clients}, params.latency_block)
+    for r in range(params.latency_rounds):
+        ordered = {name: clients[name] for name in _order(r)}
+        before = _cpu(tools)
+        got = time_interleaved(ordered, {n: _calls(params.latency_requests) for n in ordered}, params.latency_block)
+        after = _cpu(tools)
+        for name, m in measured.items():
+            m.latency_rounds.append(got[name])
+            m.latency_cpu_s += after[name] - before[name]
+            m.latency_requests += params.latency_requests
+        p50s = {n: latency_summary(got[n])["p50_ms"] for n in VARIANTS}
+        progress(f"{NAME}: latency round {r + 1}/{params.latency_rounds}: p50 ms {p50s}")
+    for client in clients.values():
+        client.close()
+    for r in range(params.throughput_rounds):
+        for name in _order(r):
+            calls = _calls(params.throughput_requests)
+            before_s = tools[name].cpu_seconds()
+            result = time_concurrent(tools[name].port, calls, params.throughput_clients)
+            m = measured[name]
+            m.throughput_cpu_s += tools[name].cpu_seconds() - before_s
+            m.throughput_requests += len(calls)
+            m.throughput_rounds.append((result.wall_ns, result.latencies_ns))
+        rps = {n: round(params.throughput_requests / (measured[n].throughput_rounds[-1][0] / 1e9)) for n in VARIANTS}
+        progress(f"{NAME}: throughput round {r + 1}/{params.throughput_rounds}: req/s {rps}")
+    return measured
+
+
+def _variant(m: _Measured, params: Params) -> dict[str, Any]:
+    pooled = [x for rnd in m.latency_rounds for x in rnd]
+    out: dict[str, Any] = {
+        "latency": {
+            **latency_summary(pooled),
+            "p50_ms_per_round": [latency_summary(rnd)["p50_ms"] for rnd in m.latency_rounds],
+            "server_cpu_us_per_request": round(m.latency_cpu_s / m.latency_requests * 1e6, 1),
+        }
+    }
+    if m.throughput_rounds:
+        wall = sum(w for w, _ in m.throughput_rounds)
+        out["throughput"] = {
+            "requests": m.throughput_requests,
+            "clients": params.throughput_clients,
+            "req_per_s": round(m.throughput_requests / (wall / 1e9), 1),
+            "req_per_s_per_round": [round(params.throughput_requests / (w / 1e9), 1) for w, _ in m.throughput_rounds],
+            "server_cpu_us_per_request": round(m.throughput_cpu_s / m.throughput_requests * 1e6, 1),
+            "latency_under_load": latency_summary([x for _, lat in m.throughput_rounds for x in lat]),
+        }
+    return out
+
+
 def run(params: Params | None = None) -> dict[str, Any]:
     """Run the benchmark; the result document."""
     params = params or Params()
     progress(f"{NAME}: starting {', '.join(VARIANTS)}")
+    started = timestamp()
     tools = _start(params)
-    latencies: dict[str, list[list[int]]] = {name: [] for name in VARIANTS}
-    throughput: dict[str, list[tuple[int, list[int]]]] = {name: [] for name in VARIANTS}
     try:
-        clients = {name: Client(tool.port) for name, tool in tools.items()}
-        _check_equivalent(clients)
-        progress(f"{NAME}: replies are equivalent; warming up ({params.warmup_requests} requests each)")
-        for client in clients.values():
-            time_sequential(client, _calls(params.warmup_requests))
-        for r in range(params.latency_rounds):
-            for name in _order(r):
-                calls = _calls(params.latency_requests)
-                latencies[name].append(time_sequential(clients[name], calls))
-            p50s = {n: latency_summary(latencies[n][-1])["p50_ms"] for n in VARIANTS}
-            progress(f"{NAME}: latency round {r + 1}/{params.latency_rounds}: p50 ms {p50s}")
-        for client in clients.values():
-            client.close()
-        for r in range(params.throughput_rounds):
-            for name in _order(r):
-                calls = _calls(params.throughput_requests)
-                result = time_concurrent(tools[name].port, calls, params.throughput_clients)
-                throughput[name].append((result.wall_ns, result.latencies_ns))
-            rps = {n: round(params.throughput_requests / (throughput[n][-1][0] / 1e9)) for n in VARIANTS}
-            progress(f"{NAME}: throughput round {r + 1}/{params.throughput_rounds}: req/s {rps}")
+        measured = _measure(params, tools)
     finally:
         _stop(tools)
 
-    variants: dict[str, Any] = {}
-    for name in VARIANTS:
-        pooled = [x for rnd in latencies[name] for x in rnd]
-        wall = sum(w for w, _ in throughput[name])
-        done = params.throughput_requests * len(throughput[name])
-        variants[name] = {
-            "latency": {
-                **latency_summary(pooled),
-                "p50_ms_per_round": [latency_summary(rnd)["p50_ms"] for rnd in latencies[name]],
-            },
-            "throughput": {
-                "requests": done,
-                "clients": params.throughput_clients,
-                "req_per_s": round(done / (wall / 1e9), 1),
-                "req_per_s_per_round": [round(params.throughput_requests / (w / 1e9), 1) for w, _ in throughput[name]],
-                "latency_under_load": latency_summary([x for _, lat in throughput[name] for x in lat]),
-            },
-        }
+    variants = {name: _variant(m, params) for name, m in measured.items()}
     sdk, plain = variants["sdk"], variants["plain"]
     p50_ratio = _ratio(sdk["latency"]["p50_ms"], plain["latency"]["p50_ms"])
     per_round = [
@@ -206,22 +241,27 @@ def run(params: Params | None = None) -> dict[str, Any]:
         "p50_added_ms": round(sdk["latency"]["p50_ms"] - plain["latency"]["p50_ms"], 4),
         "p99_ratio": _ratio(sdk["latency"]["p99_ms"], plain["latency"]["p99_ms"]),
         "mean_ratio": _ratio(sdk["latency"]["mean_ms"], plain["latency"]["mean_ms"]),
-        "throughput_ratio": _ratio(sdk["throughput"]["req_per_s"], plain["throughput"]["req_per_s"]),
+        "server_cpu_ratio": _ratio(
+            sdk["latency"]["server_cpu_us_per_request"], plain["latency"]["server_cpu_us_per_request"]
+        ),
+        "throughput_ratio": (
+            _ratio(sdk["throughput"]["req_per_s"], plain["throughput"]["req_per_s"]) if "throughput" in sdk else None
+        ),
         "target": {"p50_ratio_max": params.p50_ratio_target},
         "met": p50_ratio is not None and p50_ratio <= params.p50_ratio_target and not params.profile,
     }
     document: dict[str, Any] = {
         "benchmark": NAME,
         "description": "POST /run: make_tool_app tool vs the same logic in plain FastAPI (both real subprocesses)",
-        "timestamp": timestamp(),
-        "machine": machine(),
+        "timestamp": started,
+        "machine": {**machine(), "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "parameters": {
             **{k: v for k, v in asdict(params).items() if k != "profile"},
             "latency_clients": 1,
             "client": "http.client keep-alive, TCP_NODELAY, one connection per client thread",
             "body": "build_run_request(inputs).body with a fresh run id per request",
             "inputs": INPUTS,
-            "tools": {name: str(path.relative_to(REPO_ROOT)) for name, path in VARIANTS.items()},
+            "tools": {name: _rel(path) for name, path in VARIANTS.items()},
         },
         "variants": variants,
         **comparison,
@@ -257,11 +297,15 @@ def _profile_summary(name: str, params: Params) -> dict[str, Any]:
     by_tot = sorted(rows, key=lambda r: -r[2])[:PROFILE_TOP]
     by_cum = sorted((r for r in rows if r[0].startswith("pixie_sdk/")), key=lambda r: -r[3])[:PROFILE_TOP]
     return {
-        "pstats": str(path.relative_to(REPO_ROOT)),
+        "pstats": _rel(path),
         "requests_served": _served(params),
         "top_tottime": [row(r) for r in by_tot],
         "pixie_sdk_cumtime": [row(r) for r in by_cum],
     }
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def _short(file: str) -> str:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, TypeAlias, TypeVar, cast
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from pixie_sdk._jsonenc import dumps
 from pixie_sdk._runs import LiveRun, RunRegistry
 from pixie_sdk.context import RunCancelled, RunContext
 from pixie_sdk.contract import (
@@ -64,23 +65,6 @@ class _RunFailed(Exception):
 
 def _error(status: int, detail: str | list[Any], code: str, **extra: Any) -> JSONResponse:
     return JSONResponse(ErrorEnvelope(detail=detail, code=code, **extra).body(), status_code=status)
-
-
-def _json_default(value: Any) -> Any:
-    # Handlers hand back what their libraries make: numpy scalars and arrays, dates, paths.
-    for attr in ("tolist", "item", "isoformat"):
-        fn = getattr(value, attr, None)
-        if callable(fn):
-            return fn()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"a {type(value).__name__} is not JSON")
-
-
-def _dumps(value: JSON) -> bytes:
-    return json.dumps(value, default=_json_default, allow_nan=False, separators=(",", ":")).encode()
 
 
 class ToolApp(FastAPI):
@@ -146,6 +130,8 @@ class ToolApp(FastAPI):
         self.add_api_route(ROUTE_STREAM, self._stream, methods=["GET"])
         self.add_api_route(ROUTE_CANCEL, self._cancel, methods=["POST"])
         self.add_api_route("/autocomplete/{endpoint:path}", self._suggest, methods=["GET"])
+        if self.manifest.provides_file_endpoint:
+            self.add_api_route("/files/{run_id}/{name:path}", self._file, methods=["GET"])
         self.add_exception_handler(Exception, self._crash)
 
     async def _healthz(self) -> JSONObject:
@@ -206,14 +192,14 @@ class ToolApp(FastAPI):
         if self.manifest.streams:
             run.task = asyncio.create_task(self._stream_run(run, inputs))
             reply = {o.key: placeholder(o.type) for o in self.manifest.outputs}
-            return Response(_dumps(reply), media_type="application/json", headers=run_header)
+            return Response(dumps(reply), media_type="application/json", headers=run_header)
         try:
             outputs = await self._execute(run, inputs)
         except _RunFailed as failed:
             run.finish(StreamEvent(done=True, status=_status(failed), error=failed.envelope.body()))
             return JSONResponse(failed.envelope.body(), status_code=failed.status, headers=run_header)
         try:
-            data = _dumps(outputs)
+            data = dumps(outputs)
         except (TypeError, ValueError) as exc:
             envelope = ErrorEnvelope(
                 detail=f"the handler's result cannot be sent as JSON: {exc}", code="invalid_output"
@@ -226,7 +212,7 @@ class ToolApp(FastAPI):
     async def _stream_run(self, run: LiveRun, inputs: RunInput) -> None:
         try:
             outputs = await self._execute(run, inputs)
-            _dumps(outputs)
+            dumps(outputs)
         except _RunFailed as failed:
             run.finish(StreamEvent(done=True, status=_status(failed), error=failed.envelope.body()))
         except (TypeError, ValueError) as exc:
@@ -240,13 +226,18 @@ class ToolApp(FastAPI):
     async def _execute(self, run: LiveRun, inputs: RunInput) -> JSONObject:
         if self._serial is None:
             return await self._call(run, inputs)
-        async with self._serial:
-            return await self._call(run, inputs)
+        try:
+            async with self._serial:
+                return await self._call(run, inputs)
+        except asyncio.CancelledError:  # cancelled while still waiting its turn
+            raise _RunFailed(409, ErrorEnvelope(detail="the run was cancelled", code="cancelled")) from None
 
     async def _call(self, run: LiveRun, inputs: RunInput) -> JSONObject:
         ctx = run.ctx
         assert ctx is not None and self._handler is not None
         args: tuple[Any, ...] = (inputs, ctx) if self._wants_ctx else (inputs,)
+        if ctx.cancelled:  # cancelled while queued: the handler never starts
+            raise _RunFailed(409, ErrorEnvelope(detail="the run was cancelled", code="cancelled"))
         try:
             if self._is_async:
                 run.task = run.task or asyncio.current_task()
@@ -273,7 +264,8 @@ class ToolApp(FastAPI):
             got = type(result).__name__
             detail = f"the handler returned a {got}; return a dict keyed by output key"
             raise _RunFailed(500, ErrorEnvelope(detail=detail, code="invalid_output"))
-        merged: JSONObject = {**run.state, **result}  # streamed outputs need not be returned again
+        # Streamed outputs need not be returned again; an echoed run_id is allowed and dropped.
+        merged: JSONObject = {**run.state, **{k: v for k, v in result.items() if k != "run_id"}}
         problems: list[str] = []
         out: JSONObject = {}
         for key in merged:
@@ -307,6 +299,16 @@ class ToolApp(FastAPI):
             run.task.cancel()
         return {"cancelled": True}
 
+    async def _file(self, run_id: str, name: str) -> Response:
+        run = self._runs.get(run_id)
+        if run is None or run.ctx is None:
+            return _error(404, f"unknown run `{run_id}`", "unknown_run")
+        root = run.ctx.artefacts_dir.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return _error(404, f"run `{run_id}` has no file `{name}`", "unknown_file")
+        return FileResponse(path)
+
     def cancel_all(self) -> int:
         """Cancel every run in flight (on shutdown, so cancellable handlers end with a reply); returns how many."""
         count = 0
@@ -323,8 +325,10 @@ class ToolApp(FastAPI):
         if fn is None:
             return _error(404, f"no autocomplete endpoint `{endpoint}`", "unknown_endpoint")
         found = await fn(q) if inspect.iscoroutinefunction(fn) else await run_in_threadpool(fn, q)
+        if isinstance(found, Mapping):
+            found = found.get("results", [])
         items = [{"value": s, "label": s} if isinstance(s, str) else s for s in (found or [])]
-        return Response(_dumps(items), media_type="application/json")
+        return Response(dumps(items), media_type="application/json")
 
 
 def _status(failed: _RunFailed) -> str:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from pixie_sdk._jsonenc import dumps
 from pixie_sdk.errors import PixieError
 from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.types import JSON, JSONObject
@@ -91,6 +92,10 @@ class RunContext:
         if output_key not in self._types:
             declared = ", ".join(self._types)
             raise ValueError(f"emit(): `{output_key}` is not a declared output (declared: {declared})")
+        try:
+            dumps(value)  # fail in the handler, where the bug is, not later in the stream
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"emit(): the value for `{output_key}` cannot be sent as JSON: {exc}") from None
         self._publish(output_key, value)
 
     def progress(self, fraction: float | None, label: str | None = None) -> None:

@@ -101,6 +101,8 @@ def parse_data_url(value: str) -> tuple[str, bytes, dict[str, str]] | None:
 
 
 def _strict_b64(value: str) -> bytes | None:
+    if " " in value.strip():
+        return None  # base64 may be wrapped in lines, never split by spaces: this is text
     compact = "".join(value.split())
     if not compact or len(compact) % 4:
         return None

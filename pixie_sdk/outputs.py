@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pixie_sdk.context import RunContext
-from pixie_sdk.files import encode_data_url, guess_mime
+from pixie_sdk.files import encode_data_url, guess_mime, parse_data_url
 from pixie_sdk.types import JSON, JSONObject
 
 __all__ = [
@@ -167,7 +167,8 @@ def _media(
     data: bytes | Path | str, mime_type: str | None, ctx: RunContext | None, name: str | None
 ) -> tuple[JSON, str]:
     if isinstance(data, str) and data.startswith(("data:", "http://", "https://")):
-        return data, mime_type or ""
+        parsed = parse_data_url(data) if data.startswith("data:") else None
+        return data, mime_type or (parsed[0] if parsed else "")
     path = Path(data) if isinstance(data, str | Path) else None
     raw = path.read_bytes() if path is not None else data
     assert isinstance(raw, bytes)

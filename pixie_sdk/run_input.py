@@ -152,8 +152,10 @@ def _ordered_pair(value: Any) -> Any:
     return value
 
 
-_Lat = Annotated[float, Strict(), Field(ge=-90, le=90)]
-_Lng = Annotated[float, Strict(), Field(ge=-180, le=180)]
+#: NaN and Infinity are not numbers a tool can work with (and not JSON either).
+_FINITE = Field(allow_inf_nan=False)
+_Lat = Annotated[float, Strict(), Field(ge=-90, le=90, allow_inf_nan=False)]
+_Lng = Annotated[float, Strict(), Field(ge=-180, le=180, allow_inf_nan=False)]
 _Point = tuple[_Lat, _Lng]
 _Num = Annotated[float, Strict()]
 
@@ -184,9 +186,9 @@ def input_value_type(spec: InputSpec) -> Any:
         case CodeInput() | MarkdownInput() | AutocompleteInput():
             return StrictStr
         case NumberInput():
-            return Annotated[float, Strict(), _bounded(spec.min, spec.max)]
+            return Annotated[float, Strict(), _FINITE, _bounded(spec.min, spec.max)]
         case SliderInput():
-            one: Any = Annotated[float, Strict(), _bounded(spec.min, spec.max)]
+            one: Any = Annotated[float, Strict(), _FINITE, _bounded(spec.min, spec.max)]
             return Annotated[tuple[one, one], AfterValidator(_ordered_pair)] if spec.range else one
         case SelectInput() | RadioInput():
             return Annotated[Any, _choice(spec.options)]
@@ -383,7 +385,7 @@ class RunInput(BaseModel):
 
 def _field_name(key: str, n: int) -> str:
     ok = key.isidentifier() and not keyword.iskeyword(key) and not key.startswith(("_", "model_"))
-    return key if ok and not hasattr(BaseModel, key) else f"input_{n}"
+    return key if ok and not hasattr(RunInput, key) else f"input_{n}"
 
 
 def build_run_input_model(manifest: ToolManifest) -> type[RunInput]:

@@ -26,13 +26,13 @@ __all__ = ["EXIT_ADDRESS_IN_USE", "serve"]
 
 #: Exit status for a taken port: the kit's shared exit-code table says 4 for "address in use".
 EXIT_ADDRESS_IN_USE = 4
-#: How often the tool looks for its parent: well inside the 2 s the contract allows an orphan to live.
-PARENT_POLL_SECONDS = 0.2
+#: How often the tool looks for its parent: well inside the 2 s an orphan may outlive its host.
+PARENT_POLL_SECONDS = 0.1
 #: How long uvicorn may drain connections on SIGTERM; under the host's 5 s before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 3
 #: After the parent died, how long a graceful stop may take before the process ends itself hard
 #: (nobody is left to read a reply, so there is little to wait for).
-ORPHAN_EXIT_DEADLINE_SECONDS = 0.6
+ORPHAN_EXIT_DEADLINE_SECONDS = 0.3
 
 
 def _parse(argv: Sequence[str] | None, title: str) -> argparse.Namespace:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from pixie_sdk._jsonenc import dumps
 from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.types import JSON, JSONObject
 
@@ -68,7 +69,7 @@ class StreamEvent(BaseModel):
 
 def encode_sse(event: StreamEvent) -> bytes:
     """The SSE frame of one event: ``data: <json>`` and a blank line."""
-    return b"data: " + json.dumps(event.wire(), separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + dumps(event.wire()) + b"\n\n"
 
 
 class SSEDecoder:

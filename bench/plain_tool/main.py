@@ -3,7 +3,8 @@
 The same logic as ``examples/compound-interest/main.py``, written the way a careful FastAPI
 author would: a pydantic model for the nested ``inputs`` of the canonical run body (the flat
 copies, ``run_id`` and ``_pixie`` are ignored), a sync endpoint like the example's sync
-handler (FastAPI runs it in its threadpool, as the SDK does), and the same output dict.
+handler (FastAPI runs it in its threadpool, as the SDK does), and the same output dict, with
+its return type annotated (which makes FastAPI serialise it with pydantic-core).
 Served like ``pixie_sdk.serve``: 127.0.0.1, uvloop/httptools auto, access log off, log level warning.
 
 Run: ``python bench/plain_tool/main.py --port N``.
@@ -47,8 +48,9 @@ async def healthz() -> dict[str, bool]:
     return {"ok": True}
 
 
-# response_model=None: the dict is sent as is (a dict[str, Any] response model would only re-validate it).
-@app.post("/run", response_model=None)
+# The return annotation is FastAPI's response model: the reply is serialised by pydantic-core (Rust). With
+# `response_model=None` FastAPI would walk the dict with jsonable_encoder instead, ~0.25 ms slower a request.
+@app.post("/run")
 def run(body: RunBody) -> dict[str, Any]:
     inputs = body.inputs
     periods = int(inputs.compounding)

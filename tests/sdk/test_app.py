@@ -317,3 +317,91 @@ def test_sync_handlers_run_off_the_event_loop(tmp_path: Path) -> None:
         still_running = worker.is_alive()  # the loop answered while the handler still slept
         worker.join()
     assert still_running
+
+
+def test_nan_and_infinity_inputs_are_refused(tmp_path: Path) -> None:
+    folder = tool_dir(tmp_path, [{"key": "n", "type": "number", "label": "N"}], [TEXT_OUT])
+    client = TestClient(make_tool_app(folder, lambda inputs: {"out": "x"}))
+    for bad in ("NaN", "Infinity"):
+        reply = client.post(
+            "/run", content=f'{{"inputs": {{"n": {bad}}}}}', headers={"content-type": "application/json"}
+        )
+        assert reply.status_code == 422, bad
+
+
+def test_stream_carries_library_types(tmp_path: Path) -> None:
+    import datetime as dt
+
+    outputs = [{"key": "story", "type": "stream_text", "label": "S", "streaming": True},
+               {"key": "when", "type": "text", "label": "W"}]  # fmt: skip
+
+    def handler(inputs: RunInput, ctx: RunContext) -> dict[str, Any]:
+        with pytest.raises(ValueError, match="cannot be sent as JSON"):
+            ctx.emit("story", float("nan"))
+        ctx.emit("story", "ok")
+        return {"when": "2026-01-01", "story": "ok"}
+
+    with TestClient(make_tool_app(tool_dir(tmp_path, [], outputs), handler)) as client:
+        client.post("/run", json=build_run_request({}, run_id="lib").body)
+        final = _events(client, "lib")[-1]
+    assert final.status == "ok" and final.outputs == {"story": "ok", "when": "2026-01-01"}
+    assert dt.date.fromisoformat(final.outputs["when"])
+
+
+def test_a_queued_cancelled_run_ends_and_never_starts(tmp_path: Path) -> None:
+    outputs = [{"key": "story", "type": "stream_text", "label": "S", "streaming": True}]
+    starts: list[str] = []
+
+    async def handler(inputs: RunInput, ctx: RunContext) -> dict[str, Any]:
+        starts.append(ctx.run_id)
+        await ctx.sleep(0.3)
+        return {"story": "done"}
+
+    folder = tool_dir(tmp_path, [], outputs, concurrent=False)
+    with TestClient(make_tool_app(folder, handler)) as client:
+        client.post("/run", json=build_run_request({}, run_id="first").body)
+        client.post("/run", json=build_run_request({}, run_id="queued").body)
+        assert client.post("/cancel", params={"run_id": "queued"}).json() == {"cancelled": True}
+        assert _events(client, "queued")[-1].status == "cancelled"
+        assert _events(client, "first")[-1].status == "ok"
+        assert client.post("/run", json=build_run_request({}, run_id="queued").body).status_code == 200
+        _events(client, "queued")
+    assert starts == ["first", "queued"]
+
+
+def test_input_keys_that_shadow_methods_still_work(tmp_path: Path) -> None:
+    inputs = [{"key": k, "type": "text", "label": k} for k in ("get", "as_dict", "json", "my-key")]
+    app = make_tool_app(tool_dir(tmp_path, inputs, [TEXT_OUT]), lambda i: {"out": i["get"] + i["my-key"] + i["json"]})
+    reply = TestClient(app).post("/run", json={"inputs": {"get": "a", "as_dict": "b", "json": "c", "my-key": "d"}})
+    assert reply.json() == {"out": "adc"}
+
+
+def test_an_echoed_run_id_is_dropped(tmp_path: Path) -> None:
+    client = TestClient(make_tool_app(tool_dir(tmp_path, [], [TEXT_OUT]), lambda i: {"out": "x", "run_id": "r"}))
+    assert client.post("/run", json={}).json() == {"out": "x"}
+
+
+def test_file_endpoint_serves_a_runs_artefacts_only(tmp_path: Path) -> None:
+    folder = tool_dir(tmp_path, [], [{"key": "f", "type": "file", "label": "F"}], provides_file_endpoint=True)
+
+    def handler(inputs: RunInput, ctx: RunContext) -> dict[str, Any]:
+        return {"f": {"filename": "r.txt", "data": ctx.artefact("r.txt", "hello"), "mime_type": "text/plain"}}
+
+    with TestClient(make_tool_app(folder, handler)) as client:
+        client.post("/run", json=build_run_request({}, run_id="f1", artefacts_dir=tmp_path / "a").body)
+        assert client.get("/files/f1/r.txt").text == "hello"
+        assert client.get("/files/f1/../../tool.json").status_code == 404
+        assert client.get("/files/nope/r.txt").status_code == 404
+
+
+def test_autocomplete_serves_suggestions(tmp_path: Path) -> None:
+    app = make_tool_app(tool_dir(tmp_path, [], [TEXT_OUT]), lambda i: {"out": "x"})
+
+    @app.autocomplete("fruit")
+    def fruit(q: str) -> dict[str, Any]:
+        return {"results": [f for f in ("apple", "grape") if q in f]}
+
+    client = TestClient(app)
+    assert client.get("/autocomplete/fruit", params={"q": "ap"}).json() == [
+        {"value": "apple", "label": "apple"}, {"value": "grape", "label": "grape"}]  # fmt: skip
+    assert client.get("/autocomplete/veg").status_code == 404
