@@ -1,0 +1,7 @@
+"""``python -m pixie_validate``."""
+
+from __future__ import annotations
+
+from pixie_validate.cli import main
+
+main()
