@@ -253,8 +253,19 @@ def _json_schema_check(schema: dict[str, Any] | None) -> Any:
     return check
 
 
+#: What a cell must be for a typed column (other column types are free text or anything).
+_CELL_RULES: dict[str, tuple[str, Any]] = {
+    "number": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "currency": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "percent": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "boolean": ("true or false", lambda v: isinstance(v, bool)),
+    "date": ("a date, YYYY-MM-DD", lambda v: isinstance(v, str) and bool(_DATE.match(v))),
+}
+
+
 def _table_check(spec: TableInput) -> Any:
     keys = {c.key for c in spec.columns}
+    typed = {c.key: _CELL_RULES[c.type] for c in spec.columns if c.type in _CELL_RULES}
 
     def check(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if spec.min_rows is not None and len(rows) < spec.min_rows:
@@ -266,6 +277,10 @@ def _table_check(spec: TableInput) -> Any:
             if unknown:
                 raise _fail("table_column", f"Row {n + 1} has unknown column `{unknown[0]}`; columns are: "
                             + ", ".join(sorted(keys)))  # fmt: skip
+            for key, (words, ok) in typed.items():
+                cell = row.get(key)
+                if cell is not None and not ok(cell):
+                    raise _fail("table_cell", f"Row {n + 1}, column `{key}` should be {words}, got `{cell!r:.40}`")
         return rows
 
     return check
@@ -356,6 +371,9 @@ class RunInput(BaseModel):
         out: dict[str, Any] = {}
         for spec in manifest.inputs:
             if spec.key not in visible:
+                continue
+            if spec.type == "hidden":  # the contract: a hidden input is always its default
+                out[spec.key] = spec.default
                 continue
             value = data.get(spec.key)
             if value is None:

@@ -15,7 +15,7 @@ from pixie_validate.context import CheckContext, SkipCheck, ValidateOptions
 from pixie_validate.findings import CheckResult, Finding, Report, worst
 from pixie_validate.registry import CheckSpec, Registry
 
-__all__ = ["Progress", "run_checks"]
+__all__ = ["Progress", "execution_order", "run_checks", "run_one"]
 
 #: Called as each check starts (the CLI shows a spinner with it); never required.
 Progress = Callable[[CheckSpec], None]
@@ -23,7 +23,7 @@ Progress = Callable[[CheckSpec], None]
 MAX_LISTED_FINDINGS = 30
 
 
-def _needed(registry: Registry, selected: list[CheckSpec]) -> list[CheckSpec]:
+def execution_order(registry: Registry, selected: list[CheckSpec]) -> list[CheckSpec]:
     """The selected checks plus everything they (transitively) require, in execution order."""
     numbers = {s.number for s in selected}
     frontier = list(numbers)
@@ -76,8 +76,8 @@ def run_checks(
     shown = {s.number for s in selected}
     results: dict[int, CheckResult] = {}
     try:
-        for spec in _needed(registry, selected):
-            results[spec.number] = _run_one(ctx, spec, results, progress)
+        for spec in execution_order(registry, selected):
+            results[spec.number] = run_one(ctx, spec, results, progress)
     finally:
         if ctx.process is not None and not ctx.stopped:
             ctx.process.stop()
@@ -97,9 +97,10 @@ def run_checks(
     return report.finalise(strict=options.strict), ctx
 
 
-def _run_one(
-    ctx: CheckContext, spec: CheckSpec, done: dict[int, CheckResult], progress: Progress | None
+def run_one(
+    ctx: CheckContext, spec: CheckSpec, done: dict[int, CheckResult], progress: Progress | None = None
 ) -> CheckResult:
+    """Run one check after its gates (``done`` holds the results so far), never raising for the check's own bugs."""
     reason = ctx.options.ignore_reasons.get(str(spec.number)) or ctx.options.ignore_reasons.get(spec.name)
     if reason is not None:
         return _skipped(spec, f"ignored in pyproject.toml: {reason}")
