@@ -2,8 +2,9 @@
 
 Used only by the bench harness (``python -m bench sdk_vs_plain --profile``):
 ``python bench/_profiled_tool.py path/to/main.py --port N``. The tool itself is untouched: it
-runs as ``__main__`` exactly as ``python main.py`` would, and on SIGTERM it returns from
-uvicorn, whereupon the profiles of the event-loop thread and the threadpool workers are merged.
+runs as ``__main__`` exactly as ``python main.py`` would. On SIGTERM uvicorn shuts down and
+re-raises the signal, which becomes a ``SystemExit`` here; then the profiles of the event-loop
+thread and the threadpool workers are merged and written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import cProfile
 import os
 import pstats
 import runpy
+import signal
 import sys
 import threading
 from types import FrameType
@@ -33,11 +35,17 @@ def _start_in_thread(frame: FrameType, event: str, arg: Any) -> None:
     prof.enable()
 
 
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     out = os.environ[PROFILE_ENV]
     script = sys.argv[1]
     sys.argv = sys.argv[1:]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; exiting by exception lets `finally` dump.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     threading.setprofile(_start_in_thread)
     prof = cProfile.Profile()
     prof.enable()

@@ -11,11 +11,13 @@ uvicorn). It reaches into private SDK internals (``_input_model``, ``_runs``,
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
@@ -26,13 +28,15 @@ from bench._common import REPO_ROOT, machine, progress, timestamp, write_result
 NAME = "sdk_run_breakdown"
 
 #: Calls per timing sample of one step.
-STEP_CALLS = 2000
+STEP_CALLS = 1000
 #: Samples per step; the median is reported (the machine is shared, the median shrugs off bursts).
-STEP_SAMPLES = 7
+STEP_SAMPLES = 5
 #: Whole ASGI requests per app per sample.
 ASGI_CALLS = 1000
 #: Samples of whole ASGI requests per app, alternating apps.
 ASGI_SAMPLES = 5
+#: Requests per app for the garbage-collector figures (enough for several full collections).
+GC_CALLS = 3000
 #: Finished runs in the registry while timing (the steady state of a busy tool: the registry's cap).
 REGISTRY_FILL = 256
 
@@ -93,6 +97,46 @@ def _asgi_call(app: Any, body: bytes, headers: dict[str, str]) -> Callable[[], A
             raise RuntimeError(f"/run answered {status}")
 
     return once
+
+
+async def _gc_figures(call: Callable[[], Awaitable[None]]) -> dict[str, Any]:
+    """Cyclic garbage one request leaves (freed only by the collector), and what the collector then costs."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(GC_CALLS):
+            await call()
+        gc.collect()
+        kinds = Counter(type(o).__qualname__ for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    runs = {0: 0, 1: 0, 2: 0}
+    spent = [0]
+    started = [0]
+
+    def watch(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter_ns()
+        else:
+            runs[info["generation"]] += 1
+            spent[0] += time.perf_counter_ns() - started[0]
+
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        for _ in range(GC_CALLS):
+            await call()
+    finally:
+        gc.callbacks.remove(watch)
+    return {
+        "cyclic_garbage_objects_per_request": round(sum(kinds.values()) / GC_CALLS, 1),
+        "cyclic_garbage_kinds": {k: round(v / GC_CALLS, 2) for k, v in kinds.most_common(12)},
+        f"collections_in_{GC_CALLS}_requests": {f"gen{g}": n for g, n in runs.items()},
+        "collector_us_per_request": round(spent[0] / GC_CALLS / 1e3, 1),
+    }
 
 
 async def _measure() -> dict[str, Any]:
@@ -190,6 +234,7 @@ async def _measure() -> dict[str, Any]:
         for name, call in order if n % 2 == 0 else order[::-1]:
             asgi[name].append(await _per_call_us_async(call, ASGI_CALLS, 1))
     whole = {name: round(statistics.median(v), 1) for name, v in asgi.items()}
+    collections = {name: await _gc_figures(call) for name, call in (("sdk", sdk_call), ("plain", plain_call))}
     return {
         "sdk_steps_us": sdk_steps,
         "sdk_steps_total_us": round(sum(sdk_steps.values()), 1),
@@ -198,6 +243,7 @@ async def _measure() -> dict[str, Any]:
         "asgi_request_us": whole,
         "asgi_added_us": round(whole["sdk"] - whole["plain"], 1),
         "asgi_ratio": round(whole["sdk"] / whole["plain"], 3),
+        "gc": collections,
     }
 
 
@@ -219,6 +265,7 @@ def run() -> dict[str, Any]:
             "asgi_calls": ASGI_CALLS,
             "asgi_samples": ASGI_SAMPLES,
             "registry_fill": REGISTRY_FILL,
+            "gc_calls": GC_CALLS,
             "inputs": INPUTS,
         },
         **figures,

@@ -59,6 +59,8 @@ P50_RATIO_TARGET = 1.10
 #: Functions listed per variant in a profile summary.
 PROFILE_TOP = 25
 
+#: Profile entries that are a thread waiting for work, not work (left out of the summary).
+IDLE_WAITS = ("acquire' of '_thread.lock", "time.sleep", "select.epoll", "method 'poll'")
 #: The inputs of every timed request (the tool.json defaults).
 INPUTS: dict[str, Any] = {"principal": 10000, "rate": 5, "years": 10, "compounding": 12}
 #: Inputs the equivalence check also compares (besides INPUTS): other branches of the same logic.
@@ -105,6 +107,8 @@ def _start(params: Params) -> dict[str, ToolProcess]:
             env = dict(os.environ)
             argv = [sys.executable, str(main), "--port", str(port)]
             if params.profile:
+                _profile_path(name).parent.mkdir(parents=True, exist_ok=True)
+                _profile_path(name).unlink(missing_ok=True)
                 env["PIXIE_BENCH_PROFILE"] = str(_profile_path(name))
                 argv = [sys.executable, str(PROFILER), *argv[1:]]
             tools[name] = ToolProcess(name, argv, port, env=env)
@@ -221,7 +225,7 @@ def run(params: Params | None = None) -> dict[str, Any]:
     """Run the benchmark; the result document."""
     params = params or Params()
     progress(f"{NAME}: starting {', '.join(VARIANTS)}")
-    started = timestamp()
+    started, machine_info = timestamp(), machine()
     tools = _start(params)
     try:
         measured = _measure(params, tools)
@@ -254,7 +258,7 @@ def run(params: Params | None = None) -> dict[str, Any]:
         "benchmark": NAME,
         "description": "POST /run: make_tool_app tool vs the same logic in plain FastAPI (both real subprocesses)",
         "timestamp": started,
-        "machine": {**machine(), "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {**machine_info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "parameters": {
             **{k: v for k, v in asdict(params).items() if k != "profile"},
             "latency_clients": 1,
@@ -281,6 +285,8 @@ def _served(params: Params) -> int:
 
 def _profile_summary(name: str, params: Params) -> dict[str, Any]:
     path = _profile_path(name)
+    if not path.is_file():
+        raise RuntimeError(f"{name} wrote no profile to {path}: did it stop on SIGTERM?")
     stats = pstats.Stats(str(path))
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     per_req = 1e6 / _served(params)
@@ -294,8 +300,10 @@ def _profile_summary(name: str, params: Params) -> dict[str, Any]:
         return {"function": fn, "calls": calls, "tottime_us_per_request": round(tot * per_req, 2),
                 "cumtime_us_per_request": round(cum * per_req, 2)}  # fmt: skip
 
-    by_tot = sorted(rows, key=lambda r: -r[2])[:PROFILE_TOP]
-    by_cum = sorted((r for r in rows if r[0].startswith("pixie_sdk/")), key=lambda r: -r[3])[:PROFILE_TOP]
+    # Per-request work only: functions called at least every other request, less the threads' idle waits.
+    hot = [r for r in rows if r[1] >= _served(params) // 2 and not any(w in r[0] for w in IDLE_WAITS)]
+    by_tot = sorted(hot, key=lambda r: -r[2])[:PROFILE_TOP]
+    by_cum = sorted((r for r in hot if r[0].startswith("pixie_sdk/")), key=lambda r: -r[3])[:PROFILE_TOP]
     return {
         "pstats": _rel(path),
         "requests_served": _served(params),

@@ -10,6 +10,7 @@ import json
 import shlex
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,12 +32,23 @@ QUICK_TIMEOUT_SECONDS = 5.0
 CURL_BODY_LIMIT = 4000
 
 
-def curl_command(method: str, url: str, *, body: JSON = None, headers: dict[str, str] | None = None) -> str:
-    """A curl command line that sends this request again."""
+def curl_command(
+    method: str,
+    url: str,
+    *,
+    body: JSON = None,
+    headers: dict[str, str] | None = None,
+    files: list[tuple[str, str, str]] | None = None,
+) -> str:
+    """A curl command line that sends this request again (``files``: multipart parts as field, filename, MIME)."""
     parts = ["curl", "-sS", "-X", method]
     for key, value in (headers or {}).items():
         parts += ["-H", f"{key}: {value}"]
-    if body is not None:
+    if files is not None:
+        parts += ["-F", f"payload={json.dumps(body, separators=(',', ':'))}"]
+        for field_name, filename, mime in files:
+            parts += ["-F", f"{field_name}=@{filename};type={mime}"]
+    elif body is not None:
         text = json.dumps(body, separators=(",", ":"))
         if len(text) > CURL_BODY_LIMIT:
             text = text[:CURL_BODY_LIMIT] + "…"
@@ -59,10 +71,13 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     """A transport error (timeout, reset, refused) instead of a reply."""
+    files: list[tuple[str, str, str]] | None = None
+    """Multipart file parts sent (field, filename, MIME type): the curl then uses ``-F``."""
 
     @property
     def curl(self) -> str:
-        return curl_command(self.method, self.url, body=self.request_body, headers=self.request_headers)
+        return curl_command(self.method, self.url, body=self.request_body, headers=self.request_headers,
+                            files=self.files)  # fmt: skip
 
     @property
     def content_type(self) -> str:
@@ -138,12 +153,20 @@ class ContractClient:
             data = {"payload": json.dumps(request.body)}
             exchange = self._send("POST", ROUTE_RUN, timeout=timeout, data=data, files=files, headers=request.headers)
             exchange.request_body = request.body
+            exchange.files = [(p.field, p.filename, p.mime_type) for p in request.files]
             return exchange
         return self._send("POST", ROUTE_RUN, timeout=timeout, json=request.body, headers=request.headers)
 
-    def run_inputs(self, inputs: dict[str, JSON], manifest: ToolManifest | None, *, timeout: float) -> Exchange:
+    def run_inputs(
+        self,
+        inputs: dict[str, JSON],
+        manifest: ToolManifest | None,
+        *,
+        timeout: float,
+        artefacts_dir: Path | None = None,
+    ) -> Exchange:
         """Build the canonical request for ``inputs`` and send it."""
-        return self.run(build_run_request(inputs, manifest=manifest), timeout=timeout)
+        return self.run(build_run_request(inputs, manifest=manifest, artefacts_dir=artefacts_dir), timeout=timeout)
 
     def cancel(self, run_id: str) -> Exchange:
         return self._send("POST", ROUTE_CANCEL, params={"run_id": run_id})

@@ -7,6 +7,7 @@ are kept here, so nothing is done twice.
 
 from __future__ import annotations
 
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,7 @@ class CheckContext:
         self.sample_output: Any = None
         self.stopped = False
         """Check 11 ran: the process is gone."""
+        self._artefacts_root: tempfile.TemporaryDirectory[str] | None = None
 
     # -- derived settings -------------------------------------------------------------------
 
@@ -138,7 +140,7 @@ class CheckContext:
 
     def require_client(self) -> ContractClient:
         """The running tool's client (runtime checks only run once check 6 made one)."""
-        if self.client is None or self.stopped:
+        if self.client is None or self.stopped or (self.process is not None and not self.process.alive):
             raise SkipCheck("the tool is not running")
         return self.client
 
@@ -146,6 +148,18 @@ class CheckContext:
         if self.manifest is None:
             raise SkipCheck("tool.json did not parse")
         return self.manifest
+
+    def new_artefacts_dir(self) -> Path:
+        """A fresh private folder for one run's artefacts, removed when the validation ends."""
+        if self._artefacts_root is None:
+            self._artefacts_root = tempfile.TemporaryDirectory(prefix="pixie-validate-")
+        return Path(tempfile.mkdtemp(dir=self._artefacts_root.name))
+
+    def cleanup(self) -> None:
+        """Remove what the validation created on disk."""
+        if self._artefacts_root is not None:
+            self._artefacts_root.cleanup()
+            self._artefacts_root = None
 
     def output_tail(self, limit: int = 4000) -> str:
         return self.process.output.text(limit) if self.process else ""

@@ -6,6 +6,7 @@ goes on. The engine never prints: reporters do.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -13,9 +14,10 @@ from pathlib import Path
 
 from pixie_validate.context import CheckContext, SkipCheck, ValidateOptions
 from pixie_validate.findings import CheckResult, Finding, Report, worst
+from pixie_validate.launcher import read_dotenv
 from pixie_validate.registry import CheckSpec, Registry
 
-__all__ = ["Progress", "execution_order", "run_checks", "run_one"]
+__all__ = ["Progress", "execution_order", "mask_secrets", "run_checks", "run_one"]
 
 #: Called as each check starts (the CLI shows a spinner with it); never required.
 Progress = Callable[[CheckSpec], None]
@@ -42,7 +44,7 @@ def _result(spec: CheckSpec, findings: list[Finding], ms: float) -> CheckResult:
     notable = [f for f in findings if f.severity == level] or findings
     if notable:
         message = notable[0].message
-        if len(notable) > 1:
+        if len(notable) > 1 and level in ("error", "warning"):
             message += f" (and {len(notable) - 1} more)"
     else:
         message = "ok"
@@ -83,6 +85,7 @@ def run_checks(
             ctx.process.stop()
         if ctx.client is not None:
             ctx.client.close()
+        ctx.cleanup()
     tool_id = ctx.manifest.id if ctx.manifest else folder.name
     report = Report(
         tool_id=tool_id,
@@ -94,7 +97,22 @@ def run_checks(
         time_to_ready_ms=round(ctx.ready_ms, 1) if ctx.ready_ms is not None else None,
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    return report.finalise(strict=options.strict), ctx
+    return mask_secrets(report.finalise(strict=options.strict), folder), ctx
+
+
+#: Shorter .env values are too common to mask without hiding ordinary words.
+MIN_SECRET_CHARS = 4
+
+
+def mask_secrets(report: Report, folder: Path) -> Report:
+    """The report with every value of the tool's .env shown as ``***`` (outputs, logs, messages alike)."""
+    values = sorted((v for v in read_dotenv(folder).values() if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
+    if not values:
+        return report
+    text = report.model_dump_json()
+    for value in values:
+        text = text.replace(json.dumps(value)[1:-1], "***")
+    return Report.model_validate_json(text)
 
 
 def run_one(

@@ -70,8 +70,8 @@ def test_edges_are_bounds_and_options() -> None:
     manifest = load_manifest(EXAMPLES / "compound-interest")
     defaults = {"principal": 10000, "rate": 5, "years": 10, "compounding": 12}
     moved = [{k: v for k, v in e.items() if v != defaults[k]} for e in edge_inputs(manifest)]
-    assert moved == [{"principal": 0}, {"principal": 1000000000}, {"rate": 0}, {"rate": 20}, {"years": 1}, {"years": 100},
-                     {"compounding": 1}, {"compounding": 4}]  # fmt: skip
+    assert moved == [{"principal": 0}, {"principal": 1000000000}, {"rate": 0}, {"rate": 20}, {"years": 1},
+                     {"years": 100}, {"compounding": 1}, {"compounding": 4}]  # fmt: skip
 
 
 def test_without_schemathesis_it_says_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
