@@ -33,8 +33,12 @@ __all__ = [
 STATIC_GATES = ("1", "2", "3", "4", "5")
 #: The check that starts the tool: run in setup, reported by its own item.
 SPAWN_CHECK = 6
-#: Lines of the tool's output attached to a failure.
+#: Characters of the tool's output attached to a failure.
 OUTPUT_TAIL_CHARS = 3000
+#: The fuzz check, whose failing requests are saved for replay.
+FUZZ_CHECK = 16
+#: Where replay scripts go, under the rootdir.
+REPLAY_DIR = ".pixie/fuzz"
 
 
 class ConformanceFailure(AssertionError):
@@ -192,6 +196,7 @@ class ConformanceItem(pytest.Item):
     def __init__(self, *, spec: CheckSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
+        self.replay_file: Path | None = None
 
     @property
     def tool(self) -> ToolCollector:
@@ -203,11 +208,16 @@ class ConformanceItem(pytest.Item):
 
         tool = self.tool
         assert tool.ctx is not None
-        if self.spec.number in tool.results:
-            result = tool.results[self.spec.number]
-        else:
-            result = run_one(tool.ctx, self.spec, tool.results)
-            tool.results[self.spec.number] = result
+        from pixie_validate.checks import REGISTRY
+
+        # Checks this one needs run first even when -k deselected their items (8 before 9-16).
+        for number in (*self.spec.requires, self.spec.number):
+            if number not in tool.results:
+                tool.results[number] = run_one(tool.ctx, REGISTRY.get(number), tool.results)
+        result = tool.results[self.spec.number]
+        if self.spec.number == FUZZ_CHECK:
+            base = tool.ctx.client.base_url if tool.ctx.client is not None else None
+            self.replay_file = _save_replay(self.config.rootpath, tool.name, result, base)
         expected_to_fail = self.spec.number in tool.plugin.baseline
         if result.status == "skip":
             raise pytest.skip.Exception(result.message, _use_item_location=True)
@@ -229,11 +239,35 @@ class ConformanceItem(pytest.Item):
             tail = ctx.output_tail(OUTPUT_TAIL_CHARS) if ctx is not None else ""
             if tail.strip():
                 text += "\n\n--- tool output (tail) ---\n" + tail
+            if self.replay_file is not None:
+                text += f"\n\nreplay the failing requests: sh {self.replay_file}"
             return text
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.tool.path, 0, f"{self.tool.name}::{self.spec.slug}: {self.spec.summary}"
+
+
+def _save_replay(root: Path, tool_id: str, result: CheckResult, base_url: str | None) -> Path | None:
+    """Write the failing fuzz requests as a shell script of curl commands; None when there are none.
+
+    The tool's address is ``$PIXIE_TOOL_URL`` (the port of this run is gone once pytest ends).
+    """
+    failing = [f for f in result.findings if f.request and f.severity == "error"]
+    if not failing:
+        return None
+    lines = ["#!/bin/sh", f"# Requests that check 16 (fuzz) found failing for {tool_id}.",
+             "# Start the tool (python main.py --port 8000) and run: PIXIE_TOOL_URL=http://127.0.0.1:8000 sh this-file",
+             'set -x']  # fmt: skip
+    for finding in failing:
+        request = str(finding.request)
+        if base_url:  # works whether shlex quoted the URL or not: "$VAR"'/rest' is one shell word
+            request = request.replace(f"'{base_url}", '"$PIXIE_TOOL_URL"\'').replace(base_url, '"$PIXIE_TOOL_URL"')
+        lines += [f"# {finding.message}", request]
+    path = root / REPLAY_DIR / f"{tool_id}.sh"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _tool_folder(request: pytest.FixtureRequest) -> Path:
