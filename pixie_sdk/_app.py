@@ -181,7 +181,7 @@ class ToolApp(FastAPI):
             return _error(422, input_errors(exc), "invalid_inputs")
         if self._handler is None:
             return _error(500, "the tool has no handler: register one with @app.handler", "no_handler")
-        run = LiveRun(parsed.run_id, self._types, asyncio.get_running_loop())
+        run = LiveRun(parsed.run_id, self._types, asyncio.get_running_loop(), on_finish=self._runs.finished)
         run.ctx = RunContext(
             run_id=parsed.run_id, manifest=self.manifest, artefacts_dir=parsed.artefacts_dir, publish=run.publish
         )
@@ -276,7 +276,7 @@ class ToolApp(FastAPI):
                 problems.append(f"output `{spec.key}` ({spec.type}) is missing from the handler's result")
                 continue
             value = normalise_output(spec.type, merged[spec.key])
-            for problem in shape_problems(spec.type, value)[:5]:
+            for problem in shape_problems(spec.type, value, canonical=True)[:5]:
                 problems.append(f"output `{spec.key}` ({spec.type}): {problem}")
             out[spec.key] = value
         if problems:

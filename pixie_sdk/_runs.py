@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 
 from pixie_sdk.context import RunContext
 from pixie_sdk.stream import HEARTBEAT, StreamEvent, apply_value, encode_sse
@@ -27,8 +27,15 @@ HEARTBEAT_SECONDS = 10.0
 class LiveRun:
     """One run: its context, its events so far, and its output state."""
 
-    def __init__(self, run_id: str, types: dict[str, str], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        types: dict[str, str],
+        loop: asyncio.AbstractEventLoop,
+        on_finish: Callable[[LiveRun], None] | None = None,
+    ) -> None:
         self.run_id = run_id
+        self._on_finish = on_finish
         self.types = types
         self.events: list[StreamEvent] = []
         self.state: JSONObject = {}
@@ -62,7 +69,10 @@ class LiveRun:
             return
         self.events.append(final)
         self.finished_at = time.monotonic()
+        self.task = None  # the task refers back to this run through its coroutine: no cycle left behind
         self._changed.set()
+        if self._on_finish is not None:
+            self._on_finish(self)
 
     async def sse(self) -> AsyncIterator[bytes]:
         """Every event from the first, then new ones as they come, heartbeats between; ends after ``done``."""
@@ -89,10 +99,11 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 class RunRegistry:
-    """Runs by id: live ones, and finished ones until they expire."""
+    """Runs by id: live ones, and finished ones until they expire (O(1) per run on the hot path)."""
 
     def __init__(self) -> None:
-        self._runs: OrderedDict[str, LiveRun] = OrderedDict()
+        self._runs: dict[str, LiveRun] = {}
+        self._finished: deque[LiveRun] = deque()
 
     def get(self, run_id: str) -> LiveRun | None:
         return self._runs.get(run_id)
@@ -105,12 +116,17 @@ class RunRegistry:
         self._expire()
         self._runs[run.run_id] = run
 
+    def finished(self, run: LiveRun) -> None:
+        """Called by a run as it finishes: it joins the queue of finished runs, oldest first."""
+        self._finished.append(run)
+
     def _expire(self) -> None:
         now = time.monotonic()
-        finished = [r for r in self._runs.values() if r.finished_at is not None]
-        excess = len(finished) - MAX_FINISHED_RUNS
-        for run in finished:
-            assert run.finished_at is not None
-            if excess > 0 or now - run.finished_at > FINISHED_RUN_TTL_SECONDS:
-                del self._runs[run.run_id]
-                excess -= 1
+        while self._finished:
+            oldest = self._finished[0]
+            assert oldest.finished_at is not None
+            if len(self._finished) <= MAX_FINISHED_RUNS and now - oldest.finished_at <= FINISHED_RUN_TTL_SECONDS:
+                break
+            self._finished.popleft()
+            if self._runs.get(oldest.run_id) is oldest:  # a run id reused later keeps its newer run
+                del self._runs[oldest.run_id]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import mimetypes
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -42,7 +44,11 @@ class RunContext:
         self.manifest = manifest
         """The tool's manifest."""
         self._artefacts_dir = Path(artefacts_dir) if artefacts_dir else None
-        self._publish = publish
+        # Weak when it is a bound method (the run's own publish): a run and its context must not form
+        # a reference cycle, or every finished run waits for the cyclic garbage collector.
+        self._publish_ref: Callable[[], Callable[[str, JSON], None] | None] = (
+            weakref.WeakMethod(publish) if inspect.ismethod(publish) else (lambda: publish)
+        )
         self._cancelled = threading.Event()
         self._progress_key = next((o.key for o in manifest.outputs if o.type == "progress"), None)
         self._types = {o.key: o.type for o in manifest.outputs}
@@ -86,6 +92,11 @@ class RunContext:
             await asyncio.sleep(min(left, 0.05))
         self.check_cancelled()
 
+    def _send(self, output_key: str, value: JSON) -> None:
+        publish = self._publish_ref()
+        if publish is not None:
+            publish(output_key, value)
+
     def emit(self, output_key: str, value: JSON) -> None:
         """Stream a value for an output: text is appended to ``stream_text``, lines to ``log``,
         points to series charts; any other type is replaced (contract §4.5)."""
@@ -96,7 +107,7 @@ class RunContext:
             dumps(value)  # fail in the handler, where the bug is, not later in the stream
         except (TypeError, ValueError) as exc:
             raise ValueError(f"emit(): the value for `{output_key}` cannot be sent as JSON: {exc}") from None
-        self._publish(output_key, value)
+        self._send(output_key, value)
 
     def progress(self, fraction: float | None, label: str | None = None) -> None:
         """Report progress in [0, 1] (None = indeterminate) to the tool's ``progress`` output, if it has one."""
@@ -104,7 +115,7 @@ class RunContext:
             value: JSONObject = {"value": fraction}
             if label is not None:
                 value["label"] = label
-            self._publish(self._progress_key, value)
+            self._send(self._progress_key, value)
 
     def artefact(self, name: str, data: bytes | str | Path, mime_type: str | None = None) -> JSONObject:
         """Write a file into the run's artefacts folder and return its artefact reference for an output value."""

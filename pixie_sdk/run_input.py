@@ -323,23 +323,25 @@ def visible_inputs(manifest: ToolManifest, values: Mapping[str, Any]) -> set[str
     """
     specs = {i.key: i for i in manifest.inputs}
     memo: dict[str, bool] = {}
+    return {key for key in specs if _is_visible(key, specs, values, memo, 0)}
 
-    def is_visible(key: str, depth: int) -> bool:
-        if key not in memo:
-            spec = specs[key]
-            rule = spec.show_if
-            if rule is None:
-                memo[key] = True
-            elif depth > len(specs) or rule.key not in specs:
-                memo[key] = False
-            else:
-                current = values.get(rule.key)
-                if current is None:
-                    current = specs[rule.key].default
-                memo[key] = is_visible(rule.key, depth + 1) and _equal(current, rule.equals)
-        return memo[key]
 
-    return {key for key in specs if is_visible(key, 0)}
+def _is_visible(
+    key: str, specs: Mapping[str, InputSpec], values: Mapping[str, Any], memo: dict[str, bool], depth: int
+) -> bool:
+    # A module-level function, not a closure: a self-referencing closure is a reference cycle per run.
+    if key not in memo:
+        rule = specs[key].show_if
+        if rule is None:
+            memo[key] = True
+        elif depth > len(specs) or rule.key not in specs:
+            memo[key] = False
+        else:
+            current = values.get(rule.key)
+            if current is None:
+                current = specs[rule.key].default
+            memo[key] = _is_visible(rule.key, specs, values, memo, depth + 1) and _equal(current, rule.equals)
+    return memo[key]
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -360,6 +362,8 @@ class RunInput(BaseModel):
 
     __pixie_manifest__: ClassVar[ToolManifest]
     __pixie_fields__: ClassVar[dict[str, str]]
+    __pixie_has_rules__: ClassVar[bool]
+    __pixie_all_keys__: ClassVar[frozenset[str]]
 
     @model_validator(mode="before")
     @classmethod
@@ -367,7 +371,7 @@ class RunInput(BaseModel):
         if not isinstance(data, Mapping):
             return data
         manifest = cls.__pixie_manifest__
-        visible = visible_inputs(manifest, data)
+        visible = visible_inputs(manifest, data) if cls.__pixie_has_rules__ else cls.__pixie_all_keys__
         out: dict[str, Any] = {}
         for spec in manifest.inputs:
             if spec.key not in visible:
@@ -424,6 +428,8 @@ def build_run_input_model(manifest: ToolManifest) -> type[RunInput]:
     )
     model.__pixie_manifest__ = manifest
     model.__pixie_fields__ = names
+    model.__pixie_has_rules__ = any(i.show_if is not None for i in manifest.inputs)
+    model.__pixie_all_keys__ = frozenset(names)
     return model
 
 

@@ -1145,22 +1145,23 @@ def normalise_output(output_type: str, value: JSON) -> JSON:
 # --- public checks ---------------------------------------------------------------------------------------------
 
 
-def shape_problems(output_type: str, value: JSON) -> list[str]:
+def shape_problems(output_type: str, value: JSON, *, canonical: bool = False) -> list[str]:
     """Every way ``value`` departs from the canonical shape of ``output_type`` (contract §3); [] if none.
 
     The tolerated variants of §9 are accepted (the value is read through ``normalise_output`` first),
     extra keys inside a value are ignored, and null is allowed only for progress. Each problem is a
     short sentence starting with a JSON-path-like location, e.g. ``series[1].y has 3 values but x has 4``;
-    at most ``MAX_PROBLEMS`` are listed, then ``... and N more``. Never raises.
+    at most ``MAX_PROBLEMS`` are listed, then ``... and N more``. Never raises. ``canonical=True`` says the
+    caller already passed the value through ``normalise_output`` (the SDK's hot path does).
     """
     check = _TYPE_CHECKS.get(output_type) if isinstance(output_type, str) else None
     if check is None:
         return [f"unknown output type `{output_type}`"]
     out = _Problems()
     try:
-        canonical = normalise_output(output_type, value)
-        check(canonical, out)
-        _check_presentation(output_type, canonical, out)
+        normal = value if canonical else normalise_output(output_type, value)
+        check(normal, out)
+        _check_presentation(output_type, normal, out)
     except Exception as exc:
         # Check 9 must report, not crash, whatever a foreign tool sends; a rule that trips is reported too.
         out.add("", f"could not be checked ({type(exc).__name__}: {exc})")
