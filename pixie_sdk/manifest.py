@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 from pydantic import Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from pixie_sdk._base import PixieModel
@@ -195,6 +194,8 @@ def check_coherence(manifest: ToolManifest, *, folder: Path | None = None) -> Co
                 if text is not None and not _is_iso_date(text):
                     errors.append(ManifestProblem(where, f"`{bound}` must be a real date, YYYY-MM-DD (got `{text}`)"))
         if spec.type == "json" and spec.json_schema is not None:
+            import jsonschema  # only tools with a json input pay for importing it
+
             try:
                 jsonschema.Draft202012Validator.check_schema(spec.json_schema)
             except jsonschema.exceptions.SchemaError as exc:

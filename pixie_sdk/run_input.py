@@ -15,7 +15,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-import jsonschema
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -236,18 +235,21 @@ def _iso_date(value: str | None) -> dt.date | None:
 
 
 def _json_schema_check(schema: dict[str, Any] | None) -> Any:
-    validator = jsonschema.Draft202012Validator(schema) if schema else None
+    if not schema:
+        return lambda value: value
+    import jsonschema  # only tools with a json input pay for importing it
+
+    validator = jsonschema.Draft202012Validator(schema)
 
     def check(value: Any) -> Any:
-        if validator is not None:
-            try:
-                error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-            except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType) as exc:  # check 3 reports it
-                raise _fail("json_schema_invalid", f"The input's own schema is invalid: {exc}") from None
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path)
-                raise _fail("json_schema", f"Input does not match its schema{' at ' + where if where else ''}: "
-                            f"{error.message}")  # fmt: skip
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType) as exc:  # check 3 reports it
+            raise _fail("json_schema_invalid", f"The input's own schema is invalid: {exc}") from None
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise _fail("json_schema", f"Input does not match its schema{' at ' + where if where else ''}: "
+                        f"{error.message}")  # fmt: skip
         return value
 
     return check

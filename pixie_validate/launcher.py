@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pixie_sdk.contract import ENV_ARTEFACTS_ROOT, ENV_PARENT_PID, ENV_TOOL_ID, LOOPBACK_HOST, ROUTE_HEALTHZ
 from pixie_sdk.manifest import ToolManifest
+from pixie_validate.client import shared_ssl_context
 from pixie_validate.errors import ToolStartError
 
 __all__ = [
@@ -254,7 +255,7 @@ class ToolProcess:
         assert self.started_at is not None, "start() first"
         interval = FIRST_POLL_SECONDS
         url = self.url + ROUTE_HEALTHZ
-        with httpx.Client(timeout=HEALTH_REQUEST_TIMEOUT_SECONDS) as client:
+        with httpx.Client(timeout=HEALTH_REQUEST_TIMEOUT_SECONDS, verify=shared_ssl_context()) as client:
             while True:
                 elapsed = time.monotonic() - self.started_at
                 code = self.returncode

@@ -5,9 +5,11 @@ They read files (and, for check 5, ask the interpreter a question); nothing is s
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from typing import Any
@@ -188,6 +190,16 @@ def interpreter(ctx: CheckContext) -> Iterator[Finding]:
     """
     chosen = resolve_interpreter(ctx.folder, ctx.options.python)
     modules = list(SERVING_MODULES) + (["pixie_sdk"] if ctx.is_sdk_tool else [])
+    if chosen.source == "host":  # this very interpreter: ask it directly instead of starting another
+        ctx.interpreter = chosen
+        absent = [m for m in modules if importlib.util.find_spec(m) is None]
+        if absent:
+            yield ctx.finding(f"interpreter `{chosen.path}` cannot import {', '.join(absent)}",
+                              fix=f"Install {' '.join(absent)} into that environment")  # fmt: skip
+        else:
+            version = ".".join(map(str, sys.version_info[:3]))
+            yield ctx.finding(f"Python {version} from host ({chosen.path})", severity="info")
+        return
     try:
         proc = subprocess.run([chosen.path, "-c", _PROBE, *modules], capture_output=True, text=True,
                               timeout=INTERPRETER_PROBE_TIMEOUT_SECONDS, cwd=ctx.folder)  # fmt: skip

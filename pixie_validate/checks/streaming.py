@@ -16,7 +16,14 @@ from pixie_sdk.runbody import RunRequest, build_run_request, new_run_id
 from pixie_sdk.samples import sample_inputs
 from pixie_sdk.stream import SSEDecoder, StreamEvent, read_frame
 from pixie_validate.checks._gates import SAMPLED
-from pixie_validate.client import CONNECT_TIMEOUT_SECONDS, ContractClient, Exchange, StreamResult, curl_command
+from pixie_validate.client import (
+    CONNECT_TIMEOUT_SECONDS,
+    ContractClient,
+    Exchange,
+    StreamResult,
+    curl_command,
+    shared_ssl_context,
+)
 from pixie_validate.context import CheckContext
 from pixie_validate.findings import Finding
 from pixie_validate.registry import check
@@ -137,7 +144,7 @@ def read_stream(
     started = time.monotonic()
     timeout = httpx.Timeout(deadline, connect=CONNECT_TIMEOUT_SECONDS)
     try:
-        with httpx.Client(timeout=timeout) as http, http.stream("GET", url) as reply:
+        with httpx.Client(timeout=timeout, verify=shared_ssl_context()) as http, http.stream("GET", url) as reply:
             result.exchange.status = reply.status_code
             result.exchange.headers = dict(reply.headers)
             if reply.status_code != 200:
@@ -167,7 +174,7 @@ def read_stream(
 def _status_only(url: str, timeout: float) -> int | None:
     """The status of a GET, without reading a body that may never end; None on a transport error."""
     try:
-        with httpx.Client(timeout=timeout) as http, http.stream("GET", url) as reply:
+        with httpx.Client(timeout=timeout, verify=shared_ssl_context()) as http, http.stream("GET", url) as reply:
             return reply.status_code
     except httpx.HTTPError:
         return None
