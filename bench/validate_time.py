@@ -82,7 +82,7 @@ def run() -> dict[str, Any]:
             conformance.append(_conformance_round(workdir, WITHOUT_SCHEMATHESIS_PLUGIN))
             with_schemathesis.append(_conformance_round(workdir, []))
             progress(f"{NAME}: conformance round {n + 1}: {conformance[-1]:.2f} s "
-                     f"({with_schemathesis[-1]:.2f} s with schemathesis's and hypothesis's pytest plugins loaded)")  # fmt: skip
+                     f"({with_schemathesis[-1]:.2f} s with the fuzzing stack's pytest plugins)")  # fmt: skip
     full, overhead, conf = statistics.median(fulls), statistics.median(overheads), statistics.median(conformance)
     return {
         "benchmark": NAME,

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputFile", "decode_file_value", "encode_data_url", "guess_mime", "matches_accept", "parse_data_url"]
+__all__ = [
+    "InputFile",
+    "decode_base64",
+    "decode_file_value",
+    "encode_data_url",
+    "guess_mime",
+    "matches_accept",
+    "parse_data_url",
+]
 
 _DATA_URL = re.compile(r"^data:(?P<meta>[^,]*),(?P<data>.*)$", re.DOTALL)
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -103,6 +111,11 @@ def parse_data_url(value: str) -> tuple[str, bytes, dict[str, str]] | None:
 def _strict_b64(value: str) -> bytes | None:
     if " " in value.strip():
         return None  # base64 may be wrapped in lines, never split by spaces: this is text
+    return decode_base64(value)
+
+
+def decode_base64(value: str) -> bytes | None:
+    """Strict base64 (line breaks allowed): the bytes, or None when ``value`` is not base64."""
     compact = "".join(value.split())
     if not compact or len(compact) % 4:
         return None

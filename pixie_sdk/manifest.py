@@ -22,6 +22,7 @@ from pixie_sdk.contract import MANIFEST_FILENAME, SCHEMA_VERSION
 from pixie_sdk.errors import ManifestError, ManifestProblem
 from pixie_sdk.input_specs import INPUT_TYPES, InputSpec
 from pixie_sdk.output_specs import OUTPUT_TYPES, OutputSpec
+from pixie_sdk.types import json_kind
 
 __all__ = [
     "ID_PATTERN",
@@ -153,7 +154,7 @@ def parse_manifest(raw: Any, *, source: Path | str = MANIFEST_FILENAME) -> ToolM
         ManifestError: with one plain-words problem per pydantic error.
     """
     if not isinstance(raw, dict):
-        raise ManifestError(source, [ManifestProblem("", f"must be a JSON object, got {_json_type(raw)}")])
+        raise ManifestError(source, [ManifestProblem("", f"must be a JSON object, got {json_kind(raw)}")])
     try:
         return ToolManifest.model_validate(raw)
     except ValidationError as exc:
@@ -246,20 +247,6 @@ def _is_iso_date(text: str) -> bool:
     return len(text) == 10
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
 _UNION_MEMBER_LABELS = frozenset({"int", "float", "str", "bool", "list", "dict", "none"})
 _TOP_LEVEL_KINDS = {"inputs": ("input", INPUT_TYPES), "outputs": ("output", OUTPUT_TYPES), "secrets": ("secret", ())}
 
@@ -282,7 +269,7 @@ def _describe_error(raw: dict[str, Any], err: Any) -> ManifestProblem:
         if kind == "union_tag_not_found":
             return ManifestProblem(where, "missing `type`")
         if kind in ("dict_type", "model_type") and not rest:
-            return ManifestProblem(where, f"must be an object, got {_json_type(item)}")
+            return ManifestProblem(where, f"must be an object, got {json_kind(item)}")
         if rest and isinstance(item, dict) and rest[0] == item.get("type"):
             rest = rest[1:]  # the discriminator's own level in pydantic's path
         return ManifestProblem(where, _field_message(rest, err))
@@ -302,7 +289,7 @@ def _field_message(loc: tuple[Any, ...], err: Any) -> str:
         pattern = (err.get("ctx") or {}).get("pattern", "")
         msg = f"{_PATTERN_WORDS.get(pattern, msg)}, got `{got}`"
     elif kind.endswith("_type") or kind in ("literal_error", "enum"):
-        msg = f"{msg[0].lower()}{msg[1:]}, got {_json_type(got)} `{json.dumps(got)[:60]}`"
+        msg = f"{msg[0].lower()}{msg[1:]}, got {json_kind(got)} `{json.dumps(got)[:60]}`"
     else:
         msg = msg[0].lower() + msg[1:]
     msg = _plain(msg)

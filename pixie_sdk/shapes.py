@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 from pydantic import BaseModel
 
 from pixie_sdk.output_specs import OUTPUT_TYPES, SCALAR_OUTPUT_TYPES
-from pixie_sdk.types import JSON
+from pixie_sdk.types import JSON, json_kind
 
 if TYPE_CHECKING:
     # Annotations only: importing the manifest at run time would tie this module into the
@@ -45,6 +45,7 @@ __all__ = [
     "MAX_PROBLEMS",
     "MAX_TREE_DEPTH",
     "OutputsReport",
+    "ProblemList",
     "check_outputs",
     "is_artefact_ref",
     "iter_artefact_refs",
@@ -70,22 +71,24 @@ _SEQUENCE = (list, tuple)  # tuples are JSON lists once serialised; SDK callers 
 # --- problem collection ----------------------------------------------------------------------------------------
 
 
-class _Problems:
-    """Collects problem strings, keeping the first ``MAX_PROBLEMS`` and counting the rest."""
+class ProblemList:
+    """Collects ``<path> <message>`` strings, keeping the first ``limit`` and counting the rest."""
 
-    __slots__ = ("dropped", "found")
+    __slots__ = ("dropped", "found", "limit", "separator")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_PROBLEMS, separator: str = " ") -> None:
         self.found: list[str] = []
         self.dropped = 0
+        self.limit = limit
+        self.separator = separator
 
     @property
     def total(self) -> int:
         return len(self.found) + self.dropped
 
     def add(self, path: str, message: str) -> None:
-        if len(self.found) < MAX_PROBLEMS:
-            self.found.append(f"{path} {message}" if path else message)
+        if len(self.found) < self.limit:
+            self.found.append(f"{path}{self.separator}{message}" if path else message)
         else:
             self.dropped += 1
 
@@ -94,9 +97,9 @@ class _Problems:
 
 
 #: Checks one value found at ``path``; True when it added no problem.
-FieldCheck: TypeAlias = Callable[[JSON, str, _Problems], bool]
+FieldCheck: TypeAlias = Callable[[JSON, str, ProblemList], bool]
 #: Checks a whole (normalised) value of one output type.
-TypeCheck: TypeAlias = Callable[[JSON, _Problems], None]
+TypeCheck: TypeAlias = Callable[[JSON, ProblemList], None]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -110,22 +113,6 @@ def _key(path: str, key: object) -> str:
 
 def _idx(path: str, index: int) -> str:
     return f"{path}[{index}]"
-
-
-def _kind(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, _SEQUENCE):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a Python {type(value).__name__} (not JSON)"
 
 
 def _show(value: JSON, limit: int = 40) -> str:
@@ -163,27 +150,27 @@ def _is_number(value: JSON) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _any(value: JSON, path: str, out: _Problems) -> bool:
+def _any(value: JSON, path: str, out: ProblemList) -> bool:
     return True
 
 
-def _string(value: JSON, path: str, out: _Problems) -> bool:
+def _string(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, str):
         return True
-    out.add(path, f"must be a string, got {_kind(value)}")
+    out.add(path, f"must be a string, got {json_kind(value)}")
     return False
 
 
-def _boolean(value: JSON, path: str, out: _Problems) -> bool:
+def _boolean(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, bool):
         return True
-    out.add(path, f"must be true or false, got {_kind(value)}")
+    out.add(path, f"must be true or false, got {json_kind(value)}")
     return False
 
 
-def _number(value: JSON, path: str, out: _Problems) -> bool:
+def _number(value: JSON, path: str, out: ProblemList) -> bool:
     if not _is_number(value):
-        out.add(path, f"must be a number, got {_kind(value)}")
+        out.add(path, f"must be a number, got {json_kind(value)}")
         return False
     if isinstance(value, float) and not math.isfinite(value):
         # Python's json accepts NaN and Infinity, but they are not JSON and the browser's parser rejects them.
@@ -192,11 +179,11 @@ def _number(value: JSON, path: str, out: _Problems) -> bool:
     return True
 
 
-def _number_or_null(value: JSON, path: str, out: _Problems) -> bool:
+def _number_or_null(value: JSON, path: str, out: ProblemList) -> bool:
     return value is None or _number(value, path, out)
 
 
-def _non_negative(value: JSON, path: str, out: _Problems) -> bool:
+def _non_negative(value: JSON, path: str, out: ProblemList) -> bool:
     if not _number(value, path, out):
         return False
     if value < 0:
@@ -205,19 +192,19 @@ def _non_negative(value: JSON, path: str, out: _Problems) -> bool:
     return True
 
 
-def _non_negative_int(value: JSON, path: str, out: _Problems) -> bool:
+def _non_negative_int(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return True
     out.add(path, f"must be a whole number of at least 0, got {_show(value)}")
     return False
 
 
-def _number_or_string(value: JSON, path: str, out: _Problems) -> bool:
+def _number_or_string(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, str):
         return True
     if _is_number(value):
         return _number(value, path, out)
-    out.add(path, f"must be a number or a string, got {_kind(value)}")
+    out.add(path, f"must be a number or a string, got {json_kind(value)}")
     return False
 
 
@@ -229,29 +216,29 @@ def _is_id(value: JSON) -> bool:
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _node_id(value: JSON, path: str, out: _Problems) -> bool:
+def _node_id(value: JSON, path: str, out: ProblemList) -> bool:
     if _is_id(value):
         return True
-    out.add(path, f"must be a string or an integer id, got {_kind(value)}")
+    out.add(path, f"must be a string or an integer id, got {json_kind(value)}")
     return False
 
 
-def _is_list(value: JSON, path: str, out: _Problems) -> bool:
+def _is_list(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, _SEQUENCE):
         return True
-    out.add(path, f"must be a list, got {_kind(value)}")
+    out.add(path, f"must be a list, got {json_kind(value)}")
     return False
 
 
-def _is_object(value: JSON, path: str, out: _Problems) -> bool:
+def _is_object(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, dict):
         return True
-    out.add(path, f"must be an object, got {_kind(value)}")
+    out.add(path, f"must be an object, got {json_kind(value)}")
     return False
 
 
 def _in_range(low: float, high: float, what: str) -> FieldCheck:
-    def check(value: JSON, path: str, out: _Problems) -> bool:
+    def check(value: JSON, path: str, out: ProblemList) -> bool:
         if not _number(value, path, out):
             return False
         if not low <= value <= high:
@@ -266,7 +253,7 @@ _latitude = _in_range(-90, 90, "a latitude")
 _longitude = _in_range(-180, 180, "a longitude")
 
 
-def _lat_lng(value: JSON, path: str, out: _Problems) -> bool:
+def _lat_lng(value: JSON, path: str, out: ProblemList) -> bool:
     if not isinstance(value, _SEQUENCE) or len(value) != 2:
         out.add(path, f"must be a [lat, lng] pair, got {_show(value)}")
         return False
@@ -275,7 +262,7 @@ def _lat_lng(value: JSON, path: str, out: _Problems) -> bool:
 
 
 def _one_of(*choices: str) -> FieldCheck:
-    def check(value: JSON, path: str, out: _Problems) -> bool:
+    def check(value: JSON, path: str, out: ProblemList) -> bool:
         if value in choices and isinstance(value, str):
             return True
         out.add(path, f"must be one of {', '.join(choices)}, got {_show(value)}")
@@ -301,7 +288,7 @@ _QUICK_ITEM_TESTS: dict[FieldCheck, Callable[[JSON], bool]] = {
 def _list_of(item: FieldCheck) -> FieldCheck:
     quick = _QUICK_ITEM_TESTS.get(item)
 
-    def check(value: JSON, path: str, out: _Problems) -> bool:
+    def check(value: JSON, path: str, out: ProblemList) -> bool:
         if not _is_list(value, path, out):
             return False
         if quick is not None and all(map(quick, value)):
@@ -317,14 +304,14 @@ def _list_of(item: FieldCheck) -> FieldCheck:
 def _fields(
     value: JSON,
     path: str,
-    out: _Problems,
+    out: ProblemList,
     required: Mapping[str, FieldCheck],
     optional: Mapping[str, FieldCheck] | None = None,
     what: str | None = None,
 ) -> dict[str, JSON] | None:
     """Check an object's required and optional keys; returns the object (even with field problems) or None."""
     if not isinstance(value, dict):
-        out.add(path, f"must be {what or _object_with(required)}, got {_kind(value)}")
+        out.add(path, f"must be {what or _object_with(required)}, got {json_kind(value)}")
         return None
     for key, check in required.items():
         if key in value:
@@ -341,7 +328,7 @@ def _fields(
 def _record(
     required: Mapping[str, FieldCheck], optional: Mapping[str, FieldCheck] | None = None, what: str | None = None
 ) -> FieldCheck:
-    def check(value: JSON, path: str, out: _Problems) -> bool:
+    def check(value: JSON, path: str, out: ProblemList) -> bool:
         before = out.total
         _fields(value, path, out, required, optional, what)
         return out.total == before
@@ -417,7 +404,7 @@ def is_artefact_ref(value: JSON) -> bool:
     )
 
 
-def _artefact(value: JSON, path: str, out: _Problems) -> bool:
+def _artefact(value: JSON, path: str, out: ProblemList) -> bool:
     before = out.total
     problem = _artefact_path_problem(value.get("artefact"))
     if problem is not None:
@@ -428,7 +415,7 @@ def _artefact(value: JSON, path: str, out: _Problems) -> bool:
     return out.total == before
 
 
-def _media(value: JSON, path: str, out: _Problems) -> bool:
+def _media(value: JSON, path: str, out: ProblemList) -> bool:
     """An image, audio or video value: a data URL, an http(s) URL or an artefact reference."""
     if isinstance(value, dict) and "artefact" in value:
         return _artefact(value, path, out)
@@ -443,11 +430,11 @@ def _media(value: JSON, path: str, out: _Problems) -> bool:
         hint = "" if "://" in value else f'; for a file in artefacts_dir send {{"artefact": {_show(value)}}}'
         out.add(path, f"{_MEDIA_EXPECTED}, got the string {_show(value)}{hint}")
         return False
-    out.add(path, f"{_MEDIA_EXPECTED}, got {_kind(value)}")
+    out.add(path, f"{_MEDIA_EXPECTED}, got {json_kind(value)}")
     return False
 
 
-def _image_item(value: JSON, path: str, out: _Problems) -> bool:
+def _image_item(value: JSON, path: str, out: ProblemList) -> bool:
     """One image of a grid or a compare: an image value, or an object carrying it in ``value``/``url``/``data``."""
     if isinstance(value, dict) and "artefact" not in value:
         for key in _IMAGE_WRAPPER_KEYS:
@@ -458,7 +445,7 @@ def _image_item(value: JSON, path: str, out: _Problems) -> bool:
     return _media(value, path, out)
 
 
-def _file_data(value: JSON, path: str, out: _Problems) -> bool:
+def _file_data(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, dict) and "artefact" in value:
         return _artefact(value, path, out)
     if isinstance(value, str):
@@ -471,18 +458,18 @@ def _file_data(value: JSON, path: str, out: _Problems) -> bool:
         if problem is not None:
             out.add(path, problem)
         return problem is None
-    out.add(path, f"must be a data URL, base64 or an artefact reference, got {_kind(value)}")
+    out.add(path, f"must be a data URL, base64 or an artefact reference, got {json_kind(value)}")
     return False
 
 
-def _mime_type(value: JSON, path: str, out: _Problems) -> bool:
+def _mime_type(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, str) and _MIME.match(value):
         return True
     out.add(path, f"must be a MIME type like `text/csv`, got {_show(value)}")
     return False
 
 
-def _non_empty_string(value: JSON, path: str, out: _Problems) -> bool:
+def _non_empty_string(value: JSON, path: str, out: ProblemList) -> bool:
     if not _string(value, path, out):
         return False
     if not value:
@@ -505,7 +492,7 @@ def unwrap_scalar(value: JSON) -> tuple[JSON, dict[str, JSON]]:
     return value, {}
 
 
-def _progress(value: JSON, path: str, out: _Problems) -> bool:
+def _progress(value: JSON, path: str, out: ProblemList) -> bool:
     if value is None:
         return True
     if not _number(value, path, out):
@@ -538,7 +525,7 @@ _SCALARS: dict[str, tuple[FieldCheck, str]] = {
 def _scalar_check(output_type: str) -> TypeCheck:
     check, what = _SCALARS[output_type]
 
-    def run(value: JSON, out: _Problems) -> None:
+    def run(value: JSON, out: ProblemList) -> None:
         if isinstance(value, dict) and "value" in value:
             check(value["value"], "value", out)
         elif isinstance(value, dict) and not (output_type in _MEDIA_TYPES and "artefact" in value):
@@ -555,7 +542,7 @@ def _scalar_check(output_type: str) -> TypeCheck:
 # --- object types ----------------------------------------------------------------------------------------------
 
 
-def _column(value: JSON, path: str, out: _Problems) -> bool:
+def _column(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, str):
         return True
     before = out.total
@@ -563,7 +550,7 @@ def _column(value: JSON, path: str, out: _Problems) -> bool:
     return out.total == before
 
 
-def _check_table(value: JSON, out: _Problems) -> None:
+def _check_table(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"rows": _is_list}, {"columns": _list_of(_column)})
     if obj is None:
         return
@@ -577,18 +564,18 @@ def _check_table(value: JSON, out: _Problems) -> None:
         _table_row(row, _idx("rows", i), width, out)
 
 
-def _table_row(row: JSON, path: str, width: int | None, out: _Problems) -> None:
+def _table_row(row: JSON, path: str, width: int | None, out: ProblemList) -> None:
     if isinstance(row, dict):
         return
     if not isinstance(row, _SEQUENCE):
-        out.add(path, f"must be an object keyed by column, got {_kind(row)}")
+        out.add(path, f"must be an object keyed by column, got {json_kind(row)}")
     elif width is None:
         out.add(path, "is a positional list but the table has no `columns`; give columns or key the row by column")
     elif len(row) != width:
         out.add(path, f"has {_count(len(row), 'cell')} but there are {_count(width, 'column')}")
 
 
-def _unique(items: list[tuple[int, JSON]], path: str, field: str, out: _Problems) -> set[JSON]:
+def _unique(items: list[tuple[int, JSON]], path: str, field: str, out: ProblemList) -> set[JSON]:
     """The set of valid ids among ``items``; reports repeats."""
     seen: dict[JSON, int] = {}
     for i, item_id in items:
@@ -601,7 +588,7 @@ def _unique(items: list[tuple[int, JSON]], path: str, field: str, out: _Problems
     return set(seen)
 
 
-def _kv_item(value: JSON, path: str, out: _Problems) -> bool:
+def _kv_item(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, dict) and "key" in value and "value" in value:
         return _node_id(value["key"], _key(path, "key"), out)
     if isinstance(value, _SEQUENCE) and len(value) == 2:
@@ -613,7 +600,7 @@ def _kv_item(value: JSON, path: str, out: _Problems) -> bool:
 _kv_items = _list_of(_kv_item)
 
 
-def _check_kv(value: JSON, out: _Problems) -> None:
+def _check_kv(value: JSON, out: ProblemList) -> None:
     wrapped = isinstance(value, dict) and "pairs" in value
     pairs, path = (value["pairs"], "pairs") if wrapped else (value, "")
     if isinstance(pairs, dict):
@@ -621,23 +608,25 @@ def _check_kv(value: JSON, out: _Problems) -> None:
     if isinstance(pairs, _SEQUENCE):
         _kv_items(pairs, path, out)
         return
-    out.add(path, f'must be {{"pairs": {{key: value}}}} (or a plain object, or a list of pairs), got {_kind(pairs)}')
+    out.add(
+        path, f'must be {{"pairs": {{key: value}}}} (or a plain object, or a list of pairs), got {json_kind(pairs)}'
+    )
 
 
 _log_line = _record({"message": _string}, {"level": _string, "t": _number_or_string})
 
 
-def _check_log(value: JSON, out: _Problems) -> None:
+def _check_log(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"lines": _list_of(_log_line)})
 
 
-def _check_diff(value: JSON, out: _Problems) -> None:
+def _check_diff(value: JSON, out: ProblemList) -> None:
     _fields(
         value, "", out, {"before": _string, "after": _string}, {"filename_before": _string, "filename_after": _string}
     )
 
 
-def _tree_node(node: JSON, path: str, depth: int, out: _Problems) -> None:
+def _tree_node(node: JSON, path: str, depth: int, out: ProblemList) -> None:
     if depth > MAX_TREE_DEPTH:
         out.add(path, f"is nested deeper than {MAX_TREE_DEPTH} levels")
         return
@@ -649,7 +638,7 @@ def _tree_node(node: JSON, path: str, depth: int, out: _Problems) -> None:
         _tree_node(child, _idx(_key(path, "children"), i), depth + 1, out)
 
 
-def _check_tree(value: JSON, out: _Problems) -> None:
+def _check_tree(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"root": _any})
     if obj is not None and "root" in obj:
         _tree_node(obj["root"], "root", 0, out)
@@ -658,7 +647,7 @@ def _check_tree(value: JSON, out: _Problems) -> None:
 _event = _record({"t": _number_or_string, "title": _label}, {"description": _string})
 
 
-def _check_timeline(value: JSON, out: _Problems) -> None:
+def _check_timeline(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"events": _list_of(_event)})
 
 
@@ -667,7 +656,7 @@ _task = _record(
 )
 
 
-def _check_gantt(value: JSON, out: _Problems) -> None:
+def _check_gantt(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"tasks": _list_of(_task)})
     tasks = obj.get("tasks") if obj is not None else None
     for i, task in enumerate(tasks if isinstance(tasks, _SEQUENCE) else ()):
@@ -681,7 +670,7 @@ def _series_of(values_key: str, item: FieldCheck) -> FieldCheck:
     return _list_of(_record({"name": _string, values_key: _list_of(item)}))
 
 
-def _lengths_match(series: JSON, values_key: str, expected: int, against: str, out: _Problems) -> None:
+def _lengths_match(series: JSON, values_key: str, expected: int, against: str, out: ProblemList) -> None:
     for i, one in enumerate(series if isinstance(series, _SEQUENCE) else ()):
         values = one.get(values_key) if isinstance(one, dict) else None
         if isinstance(values, _SEQUENCE) and len(values) != expected:
@@ -690,7 +679,7 @@ def _lengths_match(series: JSON, values_key: str, expected: int, against: str, o
             )
 
 
-def _check_xy_chart(value: JSON, out: _Problems) -> None:
+def _check_xy_chart(value: JSON, out: ProblemList) -> None:
     # y may hold nulls: a gap in a line is common and every chart library draws it.
     obj = _fields(value, "", out, {"x": _list_of(_number_or_string), "series": _series_of("y", _number_or_null)})
     if obj is not None and isinstance(obj.get("x"), _SEQUENCE):
@@ -700,14 +689,14 @@ def _check_xy_chart(value: JSON, out: _Problems) -> None:
 _scatter_point = _record({"x": _number_or_string, "y": _number}, {"label": _label, "size": _number, "colour": _string})
 
 
-def _check_scatter(value: JSON, out: _Problems) -> None:
+def _check_scatter(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"series": _series_of("points", _scatter_point)})
 
 
 _slice = _record({"label": _label, "value": _non_negative})
 
 
-def _check_pie(value: JSON, out: _Problems) -> None:
+def _check_pie(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"slices": _list_of(_slice)}, {"donut": _boolean})
 
 
@@ -715,7 +704,7 @@ _numbers = _list_of(_number)
 _heatmap_row = _list_of(_number_or_null)
 
 
-def _bins(value: JSON, path: str, out: _Problems) -> bool:
+def _bins(value: JSON, path: str, out: ProblemList) -> bool:
     if isinstance(value, _SEQUENCE):
         if not _numbers(value, path, out):
             return False
@@ -729,15 +718,15 @@ def _bins(value: JSON, path: str, out: _Problems) -> bool:
     return False
 
 
-def _check_histogram(value: JSON, out: _Problems) -> None:
+def _check_histogram(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"values": _numbers}, {"bins": _bins})
 
 
-def _check_boxplot(value: JSON, out: _Problems) -> None:
+def _check_boxplot(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"series": _series_of("values", _number)})
 
 
-def _check_heatmap(value: JSON, out: _Problems) -> None:
+def _check_heatmap(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"z": _is_list}, {"x_labels": _list_of(_label), "y_labels": _list_of(_label)})
     z = obj.get("z") if obj is not None else None
     if obj is None or not isinstance(z, _SEQUENCE):
@@ -761,7 +750,7 @@ def _check_heatmap(value: JSON, out: _Problems) -> None:
 _candle = _record({"t": _number_or_string, "open": _number, "high": _number, "low": _number, "close": _number})
 
 
-def _check_candlestick(value: JSON, out: _Problems) -> None:
+def _check_candlestick(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"points": _list_of(_candle)})
     points = obj.get("points") if obj is not None else None
     for i, point in enumerate(points if isinstance(points, _SEQUENCE) else ()):
@@ -771,7 +760,7 @@ def _check_candlestick(value: JSON, out: _Problems) -> None:
             out.add(_key(_idx("points", i), "high"), f"({high}) is below low ({low})")
 
 
-def _check_radar(value: JSON, out: _Problems) -> None:
+def _check_radar(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"axes": _list_of(_label), "series": _series_of("values", _number)})
     if obj is not None and isinstance(obj.get("axes"), _SEQUENCE):
         _lengths_match(obj.get("series"), "values", len(obj["axes"]), "axes", out)
@@ -780,14 +769,14 @@ def _check_radar(value: JSON, out: _Problems) -> None:
 _graph_node = _record({"id": _node_id}, {"label": _label})
 
 
-def _node_ids(nodes: JSON, out: _Problems) -> set[JSON] | None:
+def _node_ids(nodes: JSON, out: ProblemList) -> set[JSON] | None:
     """The node ids of a graph's ``nodes`` (None when ``nodes`` is not a list); reports repeated ids."""
     if not isinstance(nodes, _SEQUENCE):
         return None
     return _unique([(i, n.get("id") if isinstance(n, dict) else None) for i, n in enumerate(nodes)], "nodes", "id", out)
 
 
-def _references(items: JSON, path: str, fields: tuple[str, ...], ids: set[JSON] | None, out: _Problems) -> None:
+def _references(items: JSON, path: str, fields: tuple[str, ...], ids: set[JSON] | None, out: ProblemList) -> None:
     if ids is None:
         return
     for i, item in enumerate(items if isinstance(items, _SEQUENCE) else ()):
@@ -798,7 +787,7 @@ def _references(items: JSON, path: str, fields: tuple[str, ...], ids: set[JSON] 
 
 
 def _check_graph(edges_key: str, edge: FieldCheck) -> TypeCheck:
-    def run(value: JSON, out: _Problems) -> None:
+    def run(value: JSON, out: ProblemList) -> None:
         obj = _fields(value, "", out, {"nodes": _list_of(_graph_node), edges_key: _list_of(edge)})
         if obj is not None:
             _references(obj.get(edges_key), edges_key, ("source", "target"), _node_ids(obj.get("nodes"), out), out)
@@ -818,7 +807,7 @@ def _treemap_parent(node: JSON) -> JSON:
     return None if parent == "" else parent
 
 
-def _check_treemap(value: JSON, out: _Problems) -> None:
+def _check_treemap(value: JSON, out: ProblemList) -> None:
     obj = _fields(value, "", out, {"nodes": _list_of(_treemap_node)})
     nodes = obj.get("nodes") if obj is not None else None
     ids = _node_ids(nodes, out)
@@ -856,11 +845,11 @@ def _loops(parent_of: dict[JSON, JSON]) -> list[JSON]:
 _map_point = _record({"lat": _latitude, "lng": _longitude}, {"label": _label, "weight": _number})
 
 
-def _check_points(value: JSON, out: _Problems) -> None:
+def _check_points(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"points": _list_of(_map_point)})
 
 
-def _coords(value: JSON, path: str, out: _Problems) -> bool:
+def _coords(value: JSON, path: str, out: ProblemList) -> bool:
     if not _list_of(_lat_lng)(value, path, out):
         return False
     if len(value) < 3:
@@ -872,13 +861,13 @@ def _coords(value: JSON, path: str, out: _Problems) -> bool:
 _polygon = _record({"coords": _coords}, {"label": _label, "colour": _string})
 
 
-def _check_polygons(value: JSON, out: _Problems) -> None:
+def _check_polygons(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"polygons": _list_of(_polygon)})
 
 
-def _number_map(value: JSON, path: str, out: _Problems) -> bool:
+def _number_map(value: JSON, path: str, out: ProblemList) -> bool:
     if not isinstance(value, dict):
-        out.add(path, f"must be an object of feature id → number, got {_kind(value)}")
+        out.add(path, f"must be an object of feature id → number, got {json_kind(value)}")
         return False
     before = out.total
     for key, number in value.items():
@@ -886,21 +875,21 @@ def _number_map(value: JSON, path: str, out: _Problems) -> bool:
     return out.total == before
 
 
-def _check_choropleth(value: JSON, out: _Problems) -> None:
+def _check_choropleth(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"geojson": _is_object, "values": _number_map})
 
 
-def _check_image_grid(value: JSON, out: _Problems) -> None:
+def _check_image_grid(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"images": _list_of(_image_item)})
 
 
-def _check_image_compare(value: JSON, out: _Problems) -> None:
+def _check_image_compare(value: JSON, out: ProblemList) -> None:
     _fields(
         value, "", out, {"before": _image_item, "after": _image_item}, {"before_label": _label, "after_label": _label}
     )
 
 
-def _check_file(value: JSON, out: _Problems) -> None:
+def _check_file(value: JSON, out: ProblemList) -> None:
     _fields(value, "", out, {"filename": _non_empty_string, "data": _file_data, "mime_type": _mime_type})
 
 
@@ -999,7 +988,7 @@ def _presentation_holder(output_type: str, value: JSON) -> dict[str, JSON]:
     return value if isinstance(value, dict) else {}
 
 
-def _check_presentation(output_type: str, value: JSON, out: _Problems) -> None:
+def _check_presentation(output_type: str, value: JSON, out: ProblemList) -> None:
     holder = _presentation_holder(output_type, value)
     for key in _value_presentation_keys(output_type):
         check = _PRESENTATION_CHECKS.get(key)
@@ -1157,7 +1146,7 @@ def shape_problems(output_type: str, value: JSON, *, canonical: bool = False) ->
     check = _TYPE_CHECKS.get(output_type) if isinstance(output_type, str) else None
     if check is None:
         return [f"unknown output type `{output_type}`"]
-    out = _Problems()
+    out = ProblemList()
     try:
         normal = value if canonical else normalise_output(output_type, value)
         check(normal, out)
@@ -1253,7 +1242,7 @@ class OutputsReport(NamedTuple):
 def check_outputs(manifest: ToolManifest, outputs: JSON) -> OutputsReport:
     """Check a whole ``/run`` reply against the outputs a manifest declares (validator check 9)."""
     if not isinstance(outputs, dict):
-        message = f"the reply must be a JSON object keyed by output key, got {_kind(outputs)}"
+        message = f"the reply must be a JSON object keyed by output key, got {json_kind(outputs)}"
         return OutputsReport(missing=[], undeclared=[], problems={"": [message]})
     declared = {spec.key: spec.type for spec in manifest.outputs}
     problems: dict[str, list[str]] = {}

@@ -24,7 +24,7 @@ from pixie_sdk.runbody import RunRequest, build_run_request
 from pixie_sdk.stream import SSEDecoder, StreamEvent, read_frame
 from pixie_sdk.types import JSON
 
-__all__ = ["ContractClient", "Exchange", "StreamResult", "curl_command", "shared_ssl_context"]
+__all__ = ["ContractClient", "Exchange", "StreamResult", "collect_frames", "curl_command", "shared_ssl_context"]
 
 #: Connect timeout: a local tool that is up accepts at once.
 CONNECT_TIMEOUT_SECONDS = 2.0
@@ -197,26 +197,27 @@ class ContractClient:
                     raw += chunk
                     result.heartbeats += chunk.count(b"\n:") + (1 if chunk.startswith(b":") else 0)
                     payloads = decoder.feed(chunk)
-                    if self._take(payloads, manifest, result):
+                    if collect_frames(payloads, manifest, result):
                         break
                 else:
-                    self._take(decoder.close(), manifest, result)
+                    collect_frames(decoder.close(), manifest, result)
         except httpx.HTTPError as exc:
             result.exchange.error = f"{type(exc).__name__}: {exc}"
         result.exchange.body = bytes(raw)
         result.exchange.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
 
-    @staticmethod
-    def _take(payloads: list[str], manifest: ToolManifest, result: StreamResult) -> bool:
-        for payload in payloads:
-            try:
-                events, legacy = read_frame(payload, manifest)
-            except ValueError as exc:
-                result.bad_frames.append(str(exc))
-                continue
-            result.legacy_frames += int(legacy)
-            result.events.extend(events)
-            if any(e.done for e in events):
-                return True
-        return False
+
+def collect_frames(payloads: list[str], manifest: ToolManifest, result: StreamResult) -> bool:
+    """Read SSE payloads into ``result`` (legacy frames translated, unreadable ones noted); True once done came."""
+    for payload in payloads:
+        try:
+            events, legacy = read_frame(payload, manifest)
+        except ValueError as exc:
+            result.bad_frames.append(str(exc))
+            continue
+        result.legacy_frames += int(legacy)
+        result.events.extend(events)
+        if any(e.done for e in events):
+            return True
+    return False

@@ -14,13 +14,14 @@ from pixie_sdk.contract import ROUTE_STREAM, RUN_ID_HEADER
 from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.runbody import RunRequest, build_run_request, new_run_id
 from pixie_sdk.samples import sample_inputs
-from pixie_sdk.stream import SSEDecoder, StreamEvent, read_frame
+from pixie_sdk.stream import SSEDecoder, StreamEvent
 from pixie_validate.checks._gates import SAMPLED
 from pixie_validate.client import (
     CONNECT_TIMEOUT_SECONDS,
     ContractClient,
     Exchange,
     StreamResult,
+    collect_frames,
     curl_command,
     shared_ssl_context,
 )
@@ -116,20 +117,6 @@ def sample_stream(ctx: CheckContext, manifest: ToolManifest) -> StreamRead | Non
     return read
 
 
-def _take(payloads: list[str], manifest: ToolManifest, result: StreamResult) -> bool:
-    for payload in payloads:
-        try:
-            events, legacy = read_frame(payload, manifest)
-        except ValueError as exc:
-            result.bad_frames.append(str(exc))
-            continue
-        result.legacy_frames += int(legacy)
-        result.events.extend(events)
-        if any(e.done for e in events):
-            return True
-    return False
-
-
 def read_stream(
     base_url: str, run_id: str, manifest: ToolManifest, *, deadline: float, stop: threading.Event | None = None
 ) -> StreamRead:
@@ -154,13 +141,13 @@ def read_stream(
                     if len(raw) < STREAM_BODY_LIMIT:
                         raw += chunk[: STREAM_BODY_LIMIT - len(raw)]
                     result.heartbeats += chunk.count(b"\n:") + (1 if chunk.startswith(b":") else 0)
-                    if _take(decoder.feed(chunk), manifest, result):
+                    if collect_frames(decoder.feed(chunk), manifest, result):
                         break
                     if time.monotonic() - started > deadline or (stop is not None and stop.is_set()):
                         read.timed_out = True
                         break
                 else:
-                    _take(decoder.close(), manifest, result)
+                    collect_frames(decoder.close(), manifest, result)
     except httpx.TimeoutException:
         read.timed_out = True
     except httpx.HTTPError as exc:

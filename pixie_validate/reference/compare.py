@@ -13,8 +13,6 @@ them raises: whatever a tool sends, the answer is a difference string.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import functools
 import hashlib
@@ -28,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from pixie_sdk.files import parse_data_url
+from pixie_sdk.files import decode_base64, parse_data_url
 from pixie_sdk.output_specs import OUTPUT_TYPES
-from pixie_sdk.shapes import is_artefact_ref, normalise_output, unwrap_scalar
-from pixie_sdk.types import JSON
+from pixie_sdk.shapes import ProblemList, is_artefact_ref, normalise_output, unwrap_scalar
+from pixie_sdk.types import JSON, json_kind
 from pixie_validate.reference.tolerance import Tolerance, default_tolerance
 
 __all__ = [
@@ -87,34 +85,16 @@ class Comparison:
         return not self.differences
 
 
-class _Diffs:
-    """Collects differences, keeping the first ``MAX_DIFFERENCES`` and counting the rest."""
-
-    __slots__ = ("dropped", "found")
-
-    def __init__(self) -> None:
-        self.found: list[str] = []
-        self.dropped = 0
-
-    @property
-    def total(self) -> int:
-        return len(self.found) + self.dropped
-
-    def add(self, path: str, message: str) -> None:
-        if len(self.found) < MAX_DIFFERENCES:
-            self.found.append(f"{path}: {message}" if path else message)
-        else:
-            self.dropped += 1
-
-    def report(self) -> list[str]:
-        return [*self.found, f"... and {self.dropped} more"] if self.dropped else list(self.found)
+def _new_diffs() -> ProblemList:
+    """A collector keeping the first ``MAX_DIFFERENCES`` differences and counting the rest."""
+    return ProblemList(MAX_DIFFERENCES, separator=": ")
 
 
 @dataclass(frozen=True, slots=True)
 class _Ctx:
     tol: Tolerance
     media: MediaRoots
-    out: _Diffs
+    out: ProblemList
 
 
 # --- paths and rendering ---------------------------------------------------------------------------------------
@@ -152,22 +132,6 @@ def _show(value: JSON, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
-def _kind(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a Python {type(value).__name__}"
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -186,7 +150,7 @@ def _close(expected: float, actual: float, tol: Tolerance) -> bool:
 
 def _number(expected: JSON, actual: JSON, path: str, ctx: _Ctx) -> None:
     if not _is_number(actual):
-        ctx.out.add(path, f"expected the number {_show(expected)}, got {_kind(actual)} {_show(actual)}")
+        ctx.out.add(path, f"expected the number {_show(expected)}, got {json_kind(actual)} {_show(actual)}")
         return
     try:
         equal = _close(float(expected), float(actual), ctx.tol)
@@ -217,7 +181,7 @@ def _text_difference(expected: str, actual: str) -> str:
 
 def _string(expected: JSON, actual: JSON, path: str, ctx: _Ctx) -> None:
     if not isinstance(actual, str):
-        ctx.out.add(path, f"expected the string {_show(expected)}, got {_kind(actual)} {_show(actual)}")
+        ctx.out.add(path, f"expected the string {_show(expected)}, got {json_kind(actual)} {_show(actual)}")
     elif expected != actual:
         ctx.out.add(path, _text_difference(str(expected), actual))
 
@@ -230,17 +194,17 @@ def _value(expected: JSON, actual: JSON, path: str, ctx: _Ctx, depth: int = 0) -
         _number(expected, actual, path, ctx)
     elif isinstance(expected, bool):
         if not isinstance(actual, bool) or actual is not expected:
-            ctx.out.add(path, f"expected {_show(expected)}, got {_kind(actual)} {_show(actual)}")
+            ctx.out.add(path, f"expected {_show(expected)}, got {json_kind(actual)} {_show(actual)}")
     elif isinstance(expected, str):
         _string(expected, actual, path, ctx)
     elif expected is None:
         if actual is not None:
-            ctx.out.add(path, f"expected null, got {_kind(actual)} {_show(actual)}")
+            ctx.out.add(path, f"expected null, got {json_kind(actual)} {_show(actual)}")
     elif isinstance(expected, list | tuple):
         _list(expected, actual, path, ctx, depth)
     elif isinstance(expected, dict):
         if not isinstance(actual, dict):
-            ctx.out.add(path, f"expected an object, got {_kind(actual)} {_show(actual)}")
+            ctx.out.add(path, f"expected an object, got {json_kind(actual)} {_show(actual)}")
             return
         for key, want in expected.items():
             if key in actual:
@@ -257,10 +221,10 @@ def _value(expected: JSON, actual: JSON, path: str, ctx: _Ctx, depth: int = 0) -
 def _list(expected: JSON, actual: JSON, path: str, ctx: _Ctx, depth: int = 0, noun: str = "item") -> None:
     """Two lists element by element (the common prefix when the lengths differ)."""
     if not isinstance(expected, list | tuple):
-        ctx.out.add(path, f"the expected value must be a list, got {_kind(expected)}")
+        ctx.out.add(path, f"the expected value must be a list, got {json_kind(expected)}")
         return
     if not isinstance(actual, list | tuple):
-        ctx.out.add(path, f"expected a list of {_count(len(expected), noun)}, got {_kind(actual)} {_show(actual)}")
+        ctx.out.add(path, f"expected a list of {_count(len(expected), noun)}, got {json_kind(actual)} {_show(actual)}")
         return
     if len(expected) != len(actual):
         ctx.out.add(path, f"expected {_count(len(expected), noun)}, got {len(actual)}")
@@ -274,7 +238,7 @@ def _subset(expected: JSON, actual: JSON, path: str, ctx: _Ctx, keys: Sequence[s
         _value(expected, actual, path, ctx, 1)
         return
     if not isinstance(actual, dict):
-        ctx.out.add(path, f"expected an object, got {_kind(actual)} {_show(actual)}")
+        ctx.out.add(path, f"expected an object, got {json_kind(actual)} {_show(actual)}")
         return
     for key, want in expected.items():
         if keys is not None and key not in keys:
@@ -295,7 +259,7 @@ def _object(expected: JSON, actual: JSON, ctx: _Ctx, what: str) -> bool:
         ctx.out.add("", f"the expected value is not {what}: {_show(expected)}")
         return False
     if not isinstance(actual, dict):
-        ctx.out.add("", f"expected {what}, got {_kind(actual)} {_show(actual)}")
+        ctx.out.add("", f"expected {what}, got {json_kind(actual)} {_show(actual)}")
         return False
     return True
 
@@ -305,10 +269,10 @@ def _items(
 ) -> None:
     """Two lists of items in order, each pair compared by ``compare``."""
     if not isinstance(expected, list | tuple):
-        ctx.out.add(path, f"the expected value must be a list, got {_kind(expected)}")
+        ctx.out.add(path, f"the expected value must be a list, got {json_kind(expected)}")
         return
     if not isinstance(actual, list | tuple):
-        ctx.out.add(path, f"expected a list of {_count(len(expected), noun)}, got {_kind(actual)}")
+        ctx.out.add(path, f"expected a list of {_count(len(expected), noun)}, got {json_kind(actual)}")
         return
     if len(expected) != len(actual):
         ctx.out.add(path, f"expected {_count(len(expected), noun)}, got {len(actual)}")
@@ -367,7 +331,7 @@ def _text_like(latex: bool) -> Callable[[JSON, JSON, _Ctx], None]:
             ctx.out.add("", f"the expected value is not a string: {_show(want)}")
             return
         if not isinstance(got, str):
-            ctx.out.add("", f"expected a string, got {_kind(got)} {_show(got)}")
+            ctx.out.add("", f"expected a string, got {json_kind(got)} {_show(got)}")
             return
         mode = ctx.tol.compare
         if mode == "json":
@@ -401,7 +365,7 @@ def _compare_boolean(expected: JSON, actual: JSON, ctx: _Ctx) -> None:
     if not isinstance(want, bool):
         ctx.out.add("", f"the expected value is not true or false: {_show(want)}")
     elif not isinstance(got, bool):
-        ctx.out.add("", f"expected {_show(want)}, got {_kind(got)} {_show(got)} (booleans compare strictly)")
+        ctx.out.add("", f"expected {_show(want)}, got {json_kind(got)} {_show(got)} (booleans compare strictly)")
     elif want is not got:
         ctx.out.add("", f"expected {_show(want)}, got {_show(got)}")
 
@@ -447,16 +411,6 @@ def _read_artefact(ref: Mapping[str, JSON], root: Path | None) -> _Blob:
         return _Blob(None, f"artefact:{path}", mime, f"the artefact `{path}` (unreadable: {exc.strerror or exc})")
 
 
-def _b64(text: str) -> bytes | None:
-    compact = "".join(text.split())
-    if not compact or len(compact) % 4:
-        return None
-    try:
-        return base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _blob(value: JSON, root: Path | None, *, bare_base64: bool = False) -> _Blob | str:
     """The bytes (or URL) of a media value; a string saying what is wrong when it is none of the accepted forms."""
     value = unwrap_scalar(value)[0]
@@ -470,7 +424,7 @@ def _blob(value: JSON, root: Path | None, *, bare_base64: bool = False) -> _Blob
             return f"an object without `value`, `url`, `data` or `artefact`: {_show(value)}"
         return _blob(inner, root, bare_base64=bare_base64)
     if not isinstance(value, str):
-        return f"{_kind(value)} {_show(value)}"
+        return f"{json_kind(value)} {_show(value)}"
     if value[:5].lower() == "data:":
         parsed = parse_data_url(value)
         if parsed is None:
@@ -480,7 +434,7 @@ def _blob(value: JSON, root: Path | None, *, bare_base64: bool = False) -> _Blob
     if value[:8].lower().startswith(("http://", "https://")):
         return _Blob(None, value, None, f"the URL {_show(value)}")
     if bare_base64:
-        raw = _b64(value)
+        raw = decode_base64(value)
         if raw is not None:
             return _Blob(raw, None, None, f"base64 ({len(raw)} bytes)")
     return f"the string {_show(value)} (not a data URL, an http(s) URL or an artefact reference)"
@@ -671,7 +625,7 @@ def _compare_kv(expected: JSON, actual: JSON, ctx: _Ctx) -> None:
         ctx.out.add("pairs", f"the expected value is not an object of pairs: {_show(want)}")
         return
     if not isinstance(got, dict):
-        ctx.out.add("pairs", f"expected an object of pairs, got {_kind(got)} {_show(got)}")
+        ctx.out.add("pairs", f"expected an object of pairs, got {json_kind(got)} {_show(got)}")
         return
     for key, value in want.items():
         if key in got:
@@ -1209,7 +1163,7 @@ def compare_output(
         return Comparison([f"unknown output type `{output_type}`"], label)
     if tol.skip:
         return Comparison([], label, skipped=True)
-    out = _Diffs()
+    out = _new_diffs()
     try:
         if tol.compare == "exact" and output_type in ("number", "progress"):
             tol = Tolerance(compare="exact", rtol=0.0, atol=0.0)
