@@ -8,6 +8,7 @@ ready, and stops the group with SIGTERM, a grace period, then SIGKILL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from dotenv import dotenv_values
@@ -50,6 +51,9 @@ DEFAULT_READY_DEADLINE_SECONDS = 30.0
 FIRST_POLL_SECONDS = 0.01
 #: Poll interval ceiling: the contract asks for at least one poll every 100 ms.
 MAX_POLL_SECONDS = 0.1
+#: The asynchronous poll (the host's) tries a TCP connect this often: a refused loopback connect
+#: costs microseconds, and every millisecond of poll gap is start-up latency the user waits for.
+ASYNC_CONNECT_POLL_SECONDS = 0.004
 #: Per-request timeout of one /healthz poll; a tool that takes longer is not ready.
 HEALTH_REQUEST_TIMEOUT_SECONDS = 1.0
 #: SIGTERM to SIGKILL: the contract's shutdown grace.
@@ -183,10 +187,19 @@ class StopResult(BaseModel):
 class ToolProcess:
     """One running tool process (a context manager: it is stopped on exit)."""
 
-    def __init__(self, spec: LaunchSpec, *, log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: LaunchSpec,
+        *,
+        log_file: Path | None = None,
+        on_exit: Callable[[int | None], None] | None = None,
+        log_filter: Callable[[str], str] | None = None,
+    ) -> None:
         self.spec = spec
+        self._log_filter = log_filter
         self.output = OutputRing()
         self._log_file = log_file
+        self._on_exit = on_exit
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self.started_at: float | None = None
@@ -234,17 +247,35 @@ class ToolProcess:
         assert self._proc is not None and self._proc.stdout is not None
         stream = self._proc.stdout
         log = self._log_file.open("ab") if self._log_file else None
+        pending = b""
         try:
             # os.read returns what is there (up to 4 KiB) instead of waiting to fill a buffer.
             for chunk in iter(lambda: os.read(stream.fileno(), 4096), b""):
                 self.output.write(chunk)
                 if log:
-                    log.write(chunk)
-                    log.flush()
+                    pending = self._log(log, pending + chunk, final=False)
         finally:
             if log:
+                self._log(log, pending, final=True)
                 log.close()
             stream.close()
+            if self._on_exit is not None:
+                # EOF means the process closed its output: it is exiting, so the wait is short.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(KILL_WAIT_SECONDS)
+                self._on_exit(self._proc.poll())
+
+    def _log(self, log: Any, data: bytes, *, final: bool) -> bytes:
+        """Write whole lines (so a filter, such as secret masking, sees each line entire); return the rest."""
+        if self._log_filter is None:
+            log.write(data)
+            log.flush()
+            return b""
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        if cut:
+            log.write(self._log_filter(data[:cut].decode("utf-8", errors="replace")).encode())
+            log.flush()
+        return data[cut:]
 
     def wait_ready(self, deadline_seconds: float = DEFAULT_READY_DEADLINE_SECONDS) -> float:
         """Poll ``/healthz`` until it answers 200; return milliseconds since spawn.
@@ -276,6 +307,35 @@ class ToolProcess:
                     pass
                 time.sleep(interval)
                 interval = min(interval * 1.5, MAX_POLL_SECONDS)
+
+    async def wait_ready_async(self, deadline_seconds: float = DEFAULT_READY_DEADLINE_SECONDS) -> float:
+        """``wait_ready`` for an event loop: connect-poll the port, then ``GET /healthz``; ms since spawn.
+
+        Raises:
+            ToolStartError: the process exited, or the deadline passed (with the output tail).
+        """
+        assert self.started_at is not None, "start() first"
+        request = f"GET {ROUTE_HEALTHZ} HTTP/1.1\r\nHost: {LOOPBACK_HOST}\r\nConnection: close\r\n\r\n".encode()
+        while True:
+            elapsed = time.monotonic() - self.started_at
+            code = self.returncode
+            if code is not None:
+                raise ToolStartError(
+                    f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
+                    returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+            if elapsed > deadline_seconds:
+                raise ToolStartError(
+                    f"no 200 from {ROUTE_HEALTHZ} within {deadline_seconds:g} s",
+                    returncode=None, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+            if await _healthz_ok(self.spec.port, request):
+                self.ready_ms = (time.monotonic() - self.started_at) * 1000
+                return self.ready_ms
+            await asyncio.sleep(ASYNC_CONNECT_POLL_SECONDS)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group now (a run over its limits; nothing to wait for)."""
+        if self._proc is not None:
+            self._signal(signal.SIGKILL)
 
     def _join_reader(self) -> None:
         if self._reader is not None:
@@ -313,3 +373,20 @@ class ToolProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+async def _healthz_ok(port: int, request: bytes) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_REQUEST_TIMEOUT_SECONDS):
+            reader, writer = await asyncio.open_connection(LOOPBACK_HOST, port)
+            try:
+                writer.write(request)
+                status_line = await reader.readline()
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+    except (OSError, TimeoutError):
+        return False
+    parts = status_line.split()
+    return len(parts) >= 2 and parts[1] == b"200"

@@ -1,0 +1,91 @@
+"""The host: a catalog of tools, their supervisor, the run store and the one run path, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pixie_host.catalog import Catalog
+from pixie_host.lifecycle import EventBus
+from pixie_host.runs import RunService
+from pixie_host.store import RunStore, database_path, default_data_dir
+from pixie_host.supervisor import DEFAULT_QUEUE_LIMIT, DEFAULT_WARM_CAP, Supervisor
+
+__all__ = ["DEFAULT_PORT", "SHUTDOWN_RUNS_WAIT_SECONDS", "Host", "HostSettings", "is_loopback"]
+
+#: The seed's port.
+DEFAULT_PORT = 7860
+#: At shutdown, after the tools are stopped, how long runs get to write their final record.
+SHUTDOWN_RUNS_WAIT_SECONDS = 3.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HostSettings(BaseModel):
+    """How a host is configured (the CLI's flags)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    paths: list[Path]
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
+    prefix: str = ""
+    data_dir: Path = Field(default_factory=default_data_dir)
+    python: str | None = None
+    sync: bool = False
+    warm_cap: int = Field(default=DEFAULT_WARM_CAP, ge=1)
+    queue_limit: int = Field(default=DEFAULT_QUEUE_LIMIT, ge=1)
+
+    @property
+    def clean_prefix(self) -> str:
+        p = self.prefix.strip().strip("/")
+        return f"/{p}" if p else ""
+
+
+class Host:
+    """Everything a running host holds; ``start()`` inside the event loop, ``stop()`` before it ends."""
+
+    def __init__(self, settings: HostSettings, catalog: Catalog | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog if catalog is not None else Catalog.load(settings.paths)
+        self.events = EventBus()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = RunStore(database_path(settings.data_dir))
+        self.supervisor = Supervisor(
+            self.catalog,
+            data_dir=settings.data_dir,
+            events=self.events,
+            python=settings.python,
+            sync=settings.sync,
+            warm_cap=settings.warm_cap,
+            queue_limit=settings.queue_limit,
+        )
+        self.runs = RunService(self.catalog, self.supervisor, self.store, self.events)
+        self.interrupted_at_start = 0
+
+    async def start(self) -> None:
+        # Runs a previous host left running died with it: say so before anything new is recorded.
+        self.interrupted_at_start = await asyncio.to_thread(self.store.mark_interrupted)
+        await self.supervisor.start()
+
+    async def stop(self) -> None:
+        await self.supervisor.shutdown()
+        pending = self.runs.pending_tasks()
+        if pending:
+            for task in pending:
+                if not task.done():
+                    task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait(pending, timeout=SHUTDOWN_RUNS_WAIT_SECONDS)
+        await asyncio.to_thread(self.store.close)

@@ -1,0 +1,131 @@
+"""Where a tool process runs, behind one small interface: start, wait until ready, call, cancel, stop.
+
+The supervisor only ever talks to a ``ToolRunner``. ``LocalProcessRunner`` is a subprocess on
+this machine (the validator's launcher recipe); a runner that places the tool on a
+distributed engine (a Ray Serve deployment, say) implements the same methods and nothing
+above it changes: the run path, the limits and the run store stay where they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Protocol
+
+import psutil
+
+from pixie_host.toolclient import ToolConnection, ToolReply
+from pixie_sdk.manifest import ToolManifest
+from pixie_sdk.runbody import RunRequest
+from pixie_sdk.stream import StreamEvent
+from pixie_validate.launcher import LaunchSpec, StopResult, ToolProcess
+
+__all__ = ["CANCEL_KILL_GRACE_SECONDS", "LocalProcessRunner", "ToolRunner"]
+
+#: After a run ignored /cancel for the whole cancel grace, SIGTERM gets only this long before
+#: SIGKILL: the process already had its chance to stop the work, and a stuck handler would hold
+#: a graceful drain open for its full length.
+CANCEL_KILL_GRACE_SECONDS = 0.3
+
+
+class ToolRunner(Protocol):
+    """One tool's process, wherever it runs."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def output_tail(self, limit: int | None = None) -> str:
+        """The last of what the process wrote (stdout and stderr), unmasked."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def wait_ready(self, deadline_seconds: float) -> float:
+        """Wait for ``/healthz``; milliseconds since start. Raises ``ToolStartError``."""
+        ...
+
+    async def call(self, request: RunRequest) -> ToolReply: ...
+
+    def events(self, run_id: str, manifest: ToolManifest) -> AsyncIterator[StreamEvent]: ...
+
+    async def cancel(self, run_id: str) -> bool: ...
+
+    async def stop(self, grace_seconds: float) -> StopResult: ...
+
+    def kill(self) -> None:
+        """Stop the process now, without grace (a limit was crossed)."""
+        ...
+
+    def rss_bytes(self) -> int | None:
+        """Resident memory of the whole process tree, or None when it is not running here."""
+        ...
+
+
+class LocalProcessRunner:
+    """A tool as a subprocess of the host: ``ToolProcess`` for the process, ``ToolConnection`` for HTTP."""
+
+    def __init__(
+        self,
+        spec: LaunchSpec,
+        *,
+        log_file: Path | None = None,
+        on_exit: Callable[[int | None], None] | None = None,
+        log_filter: Callable[[str], str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.process = ToolProcess(spec, log_file=log_file, on_exit=on_exit, log_filter=log_filter)
+        self.connection = ToolConnection(spec.url, alive=lambda: self.process.alive)
+        self._ps: psutil.Process | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process.alive
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def output_tail(self, limit: int | None = None) -> str:
+        return self.process.output.text(limit)
+
+    async def start(self) -> None:
+        self.process.start()
+
+    async def wait_ready(self, deadline_seconds: float) -> float:
+        return await self.process.wait_ready_async(deadline_seconds)
+
+    async def call(self, request: RunRequest) -> ToolReply:
+        return await self.connection.run(request)
+
+    def events(self, run_id: str, manifest: ToolManifest) -> AsyncIterator[StreamEvent]:
+        return self.connection.events(run_id, manifest)
+
+    async def cancel(self, run_id: str) -> bool:
+        return await self.connection.cancel(run_id)
+
+    async def stop(self, grace_seconds: float) -> StopResult:
+        await self.connection.close()
+        return await asyncio.to_thread(self.process.stop, grace_seconds)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def rss_bytes(self) -> int | None:
+        pid = self.process.pid
+        if pid is None or not self.process.alive:
+            return None
+        try:
+            if self._ps is None or self._ps.pid != pid:
+                self._ps = psutil.Process(pid)
+            total = self._ps.memory_info().rss
+            for child in self._ps.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+            return int(total)
+        except psutil.Error:
+            return None

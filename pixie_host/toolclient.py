@@ -1,0 +1,219 @@
+"""The host's HTTP client to one tool process: ``/run``, ``/stream``, ``/cancel`` over kept connections.
+
+aiohttp's pooled client, not httpx: on this machine httpx alone costs more per request than the
+host's whole budget for a proxy hop (``../shared/research/perf-notes.md``). Every error body
+is read through the SDK's ``read_error_body`` so foreign tools' plain-text 500s become the
+envelope too, and a request written onto a kept connection the tool had already reset is
+sent again once, on a fresh connection (it never reached the tool).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+
+from pixie_sdk._jsonenc import dumps
+from pixie_sdk.contract import ROUTE_CANCEL, ROUTE_RUN, ROUTE_STREAM
+from pixie_sdk.envelope import ErrorEnvelope, read_error_body
+from pixie_sdk.manifest import ToolManifest
+from pixie_sdk.runbody import MULTIPART_PAYLOAD_FIELD, RunRequest
+from pixie_sdk.stream import SSEDecoder, StreamEvent, read_frame
+from pixie_sdk.types import JSON
+
+__all__ = ["StreamUnavailable", "ToolConnection", "ToolReply", "ToolUnreachable"]
+
+#: Kept-alive connections per tool; more concurrent runs than this wait for a free one.
+POOL_SIZE = 64
+#: Seconds an idle kept connection is held; uvicorn's own keep-alive default is 5 s, stay under it.
+KEEPALIVE_SECONDS = 4.0
+#: /cancel is a control message: a tool that cannot answer it this fast gets the kill path instead.
+CANCEL_TIMEOUT_SECONDS = 2.0
+#: Connecting to a tool on loopback that is up takes well under a millisecond.
+CONNECT_TIMEOUT_SECONDS = 5.0
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class ToolUnreachable(Exception):
+    """The connection to the tool failed or was dropped before a reply (the process may be gone)."""
+
+
+class StreamUnavailable(Exception):
+    """The tool has no stream for this run (``/stream`` answered 404 or is not implemented)."""
+
+
+@dataclass(slots=True)
+class ToolReply:
+    """What ``/run`` answered: a 2xx body, or an error normalised into the envelope."""
+
+    status: int
+    body: JSON
+    error: ErrorEnvelope | None
+    retried: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def _on_reuse(_session: Any, ctx: SimpleNamespace, _params: Any) -> None:
+    if ctx.trace_request_ctx is not None:
+        ctx.trace_request_ctx.reused = True
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_on_reuse)
+    return trace
+
+
+class ToolConnection:
+    """Kept-alive HTTP to one tool at ``base_url``; create and use it inside the host's event loop."""
+
+    def __init__(self, base_url: str, *, alive: Callable[[], bool] = lambda: True) -> None:
+        self.base_url = base_url
+        self._alive = alive
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=POOL_SIZE, keepalive_timeout=KEEPALIVE_SECONDS, enable_cleanup_closed=False
+            )
+            self._session = aiohttp.ClientSession(
+                base_url=self.base_url,
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
+                trace_configs=[_trace_config()],
+                auto_decompress=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _payload(self, request: RunRequest) -> tuple[Any, dict[str, str]]:
+        if not request.multipart:
+            return dumps(request.body), {**_JSON_HEADERS, **request.headers}
+        form = aiohttp.FormData()
+        form.add_field(MULTIPART_PAYLOAD_FIELD, dumps(request.body).decode(), content_type="application/json")
+        for part in request.files:
+            form.add_field(part.field, part.data, filename=part.filename, content_type=part.mime_type)
+        return form, dict(request.headers)
+
+    async def run(self, request: RunRequest) -> ToolReply:
+        """POST ``/run``; the caller bounds the wait (the run deadline is the supervisor's).
+
+        Raises:
+            ToolUnreachable: the connection failed or dropped before any reply.
+        """
+        ctx = SimpleNamespace(reused=False)
+        try:
+            return await self._post_run(self._client(), request, ctx)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            # A kept connection the tool had closed (a foreign tool resets it after a bare 500):
+            # the request died on the wire before the tool read it, so it is safe to send once more.
+            if not (ctx.reused and self._alive()):
+                raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+        fresh = aiohttp.ClientSession(
+            base_url=self.base_url,
+            connector=aiohttp.TCPConnector(force_close=True),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS),
+            auto_decompress=False,
+        )
+        try:
+            reply = await self._post_run(fresh, request, None)
+        except aiohttp.ClientError as exc:
+            raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+        finally:
+            await fresh.close()
+        reply.retried = True
+        return reply
+
+    async def _post_run(
+        self, session: aiohttp.ClientSession, request: RunRequest, ctx: SimpleNamespace | None
+    ) -> ToolReply:
+        data, headers = self._payload(request)
+        try:
+            async with session.post(ROUTE_RUN, data=data, headers=headers, trace_request_ctx=ctx) as resp:
+                raw = await resp.read()
+                status = resp.status
+                if status < 400:
+                    return ToolReply(status, _parse_json(raw, resp.content_type), None)
+                if not resp.content_type.endswith("json"):
+                    # A bare-text error is a crashed handler in a foreign tool; its connection is
+                    # suspect, so it does not go back to the pool.
+                    resp.close()
+                return ToolReply(status, None, read_error_body(status, resp.content_type, raw))
+        except aiohttp.ClientConnectorError as exc:
+            raise ToolUnreachable(str(exc)) from None
+        except aiohttp.ClientPayloadError as exc:
+            raise ToolUnreachable(f"the reply was cut off: {exc}") from None
+
+    async def events(self, run_id: str, manifest: ToolManifest) -> AsyncIterator[StreamEvent]:
+        """The run's stream as canonical events (legacy ``chunk`` and per-key frames translated).
+
+        Ends after the terminal event, or when the tool closes the stream.
+
+        Raises:
+            StreamUnavailable: ``/stream`` answered 404 or 405 (no stream for this run).
+            ToolUnreachable: the connection dropped.
+        """
+        decoder = SSEDecoder()
+        try:
+            async with self._client().get(ROUTE_STREAM, params={"run_id": run_id}) as resp:
+                if resp.status in (404, 405):
+                    raise StreamUnavailable(f"/stream answered {resp.status}")
+                if resp.status >= 400:
+                    envelope = read_error_body(resp.status, resp.content_type, await resp.read())
+                    raise ToolUnreachable(f"/stream answered {resp.status}: {envelope.message()}")
+                async for chunk in resp.content.iter_any():
+                    for payload in decoder.feed(chunk):
+                        for event in _frame_events(payload, manifest):
+                            yield event
+                            if event.done:
+                                return
+                for payload in decoder.close():
+                    for event in _frame_events(payload, manifest):
+                        yield event
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+
+    async def cancel(self, run_id: str) -> bool:
+        """POST ``/cancel``; True when the tool says it cancelled (a 204 counts), False otherwise."""
+        try:
+            async with self._client().post(
+                ROUTE_CANCEL, params={"run_id": run_id}, timeout=aiohttp.ClientTimeout(total=CANCEL_TIMEOUT_SECONDS)
+            ) as resp:
+                if resp.status == 204:
+                    return True
+                if resp.status >= 400:
+                    return False
+                body = _parse_json(await resp.read(), resp.content_type)
+                return not (isinstance(body, dict) and body.get("cancelled") is False)
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+
+def _parse_json(raw: bytes, content_type: str) -> JSON:
+    if not raw:
+        return None
+    try:
+        parsed: JSON = json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace") if "json" not in content_type else None
+    return parsed
+
+
+def _frame_events(payload: str, manifest: ToolManifest) -> list[StreamEvent]:
+    try:
+        events, _legacy = read_frame(payload, manifest)
+    except ValueError:
+        return []  # a frame naming nothing we know: skipped, the terminal state is what counts
+    return events
