@@ -210,7 +210,9 @@ def create_app(host: Host) -> FastAPI:
         tool_summary(tool_id)
         slot = host.supervisor.slot(tool_id)
         assert slot is not None
-        return {"tool": tool_id, "state": slot.state.value, "text": slot.output_tail()[-limit:]}
+        # The log file spans restarts (the ring holds only the current process), already masked.
+        text = await asyncio.to_thread(_tail, host.supervisor.log_file(tool_id), limit)
+        return {"tool": tool_id, "state": slot.state.value, "text": text if text is not None else slot.output_tail()}
 
     @api.post(
         "/api/tools/{tool_id}/runs",
@@ -362,6 +364,17 @@ def create_app(host: Host) -> FastAPI:
         return RedirectResponse(f"{prefix}/docs")
 
     return app
+
+
+def _tail(path: Path, limit: int) -> str | None:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - limit * 4))  # characters are up to 4 bytes in UTF-8
+            return f.read().decode("utf-8", errors="replace")[-limit:]
+    except OSError:
+        return None
 
 
 def _brief(record: RunRecord) -> JSONObject:

@@ -47,7 +47,10 @@ SyncOpt = Annotated[bool, typer.Option("--sync", help="Run `uv sync` in each too
 OpenOpt = Annotated[bool | None, typer.Option("--open/--no-open", help="Open the host in a browser.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Load and check everything, print what would start.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Start-up object and NDJSON lifecycle events on stdout.")]
-WarmCapOpt = Annotated[int, typer.Option("--warm-cap", help="Tools kept running at once (LRU beyond).")]
+WarmCapOpt = Annotated[int, typer.Option("--warm-cap", min=1, help="Tools kept running at once (LRU beyond).")]
+QueueOpt = Annotated[
+    int, typer.Option("--queue-limit", min=1, help="Runs that may wait for a `concurrent: false` tool (429 beyond).")
+]
 
 
 def _fail(message: str, code: ExitCode, as_json: bool, **extra: object) -> typer.Exit:
@@ -72,6 +75,7 @@ def _start(
     dry_run: bool,
     as_json: bool,
     warm_cap: int,
+    queue_limit: int,
 ) -> None:
     from pixie_host.host import Host
     from pixie_host.server import AddressInUse, dry_run_report, serve
@@ -100,6 +104,7 @@ def _start(
         python=python,
         sync=sync,
         warm_cap=warm_cap,
+        queue_limit=queue_limit,
     )
     catalog = Catalog.load(paths)
     if single and next(iter(catalog)).manifest is None:
@@ -145,10 +150,12 @@ def run_command(
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     warm_cap: WarmCapOpt = 5,
+    queue_limit: QueueOpt = 64,
 ) -> None:
     """Host one tool: spawn it on demand, proxy its runs, record them."""
     _start([path], single=True, host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync,
-           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap)  # fmt: skip
+           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap,
+           queue_limit=queue_limit)  # fmt: skip
 
 
 @app.command("serve")
@@ -164,10 +171,12 @@ def serve_command(
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
     warm_cap: WarmCapOpt = 5,
+    queue_limit: QueueOpt = 64,
 ) -> None:
     """Host every tool folder under the given folders."""
     _start(paths, single=False, host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync,
-           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap)  # fmt: skip
+           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap,
+           queue_limit=queue_limit)  # fmt: skip
 
 
 def _store(data_dir: Path | None, as_json: bool) -> RunStore:

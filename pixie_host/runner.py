@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,10 @@ __all__ = ["CANCEL_KILL_GRACE_SECONDS", "LocalProcessRunner", "ToolRunner"]
 #: SIGKILL: the process already had its chance to stop the work, and a stuck handler would hold
 #: a graceful drain open for its full length.
 CANCEL_KILL_GRACE_SECONDS = 0.3
+#: Poll interval while waiting for a dying process to be gone.
+SETTLE_POLL_SECONDS = 0.01
+#: Output silent this long counts as finished (a traceback is written in one burst).
+QUIET_OUTPUT_SECONDS = 0.05
 
 
 class ToolRunner(Protocol):
@@ -56,6 +61,14 @@ class ToolRunner(Protocol):
     async def cancel(self, run_id: str) -> bool: ...
 
     async def stop(self, grace_seconds: float) -> StopResult: ...
+
+    async def settle(self, timeout: float) -> None:
+        """After a dropped connection: wait up to ``timeout`` for a dying process to exit and its output to be read."""
+        ...
+
+    async def quiet_output(self, timeout: float) -> None:
+        """After a 5xx: wait up to ``timeout`` for the traceback a server logs after replying to be written."""
+        ...
 
     def kill(self) -> None:
         """Stop the process now, without grace (a limit was crossed)."""
@@ -111,6 +124,24 @@ class LocalProcessRunner:
     async def stop(self, grace_seconds: float) -> StopResult:
         await self.connection.close()
         return await asyncio.to_thread(self.process.stop, grace_seconds)
+
+    async def settle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.process.alive and time.monotonic() < deadline:
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+        if not self.process.alive:
+            await asyncio.to_thread(self.process.join_output, max(0.0, deadline - time.monotonic()))
+
+    async def quiet_output(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        seen, quiet_since = self.process.output.total, time.monotonic()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+            now = self.process.output.total
+            if now != seen:
+                seen, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_OUTPUT_SECONDS and seen:
+                return
 
     def kill(self) -> None:
         self.process.kill()

@@ -29,10 +29,11 @@ from pixie_host.errors import (
     ToolUnavailable as ToolUnavailableError,
 )
 from pixie_host.lifecycle import EventBus
+from pixie_host.runner import ToolRunner
 from pixie_host.store import RunRecord, RunStore
 from pixie_host.supervisor import Supervisor, ToolSlot
 from pixie_host.toolclient import StreamUnavailable, ToolReply, ToolUnreachable
-from pixie_sdk.runbody import build_run_request, new_run_id
+from pixie_sdk.runbody import RunRequest, build_run_request, new_run_id
 from pixie_sdk.shapes import normalise_output
 from pixie_sdk.stream import apply_event
 from pixie_sdk.types import JSON, JSONObject
@@ -52,6 +53,10 @@ CANCEL_GRACE_SECONDS = 2.0
 MAX_KEPT_EVENTS = 5000
 #: A subscriber this far behind a live stream is dropped rather than holding memory without bound.
 SUBSCRIBER_BACKLOG = 10000
+#: A dropped connection usually means the process is dying: wait this long for its exit and last words.
+EXIT_SETTLE_SECONDS = 0.5
+#: After a 5xx reply, how long to wait for the traceback the tool logs after replying.
+ERROR_OUTPUT_WAIT_SECONDS = 0.3
 #: Prune a tool's history at most every this many runs (but at least every retain_runs / 4).
 PRUNE_BATCH = 8
 
@@ -149,8 +154,10 @@ class RunService:
         if run_id not in slot.inflight:
             live.task.cancel()  # still queued or starting: it never reaches the tool
         elif slot.runner is not None:
-            await slot.runner.cancel(run_id)
+            # The grace runs from the moment /cancel is sent: a stuck tool may not even read it.
+            asked = asyncio.ensure_future(slot.runner.cancel(run_id))
             done, _ = await asyncio.wait({live.task}, timeout=CANCEL_GRACE_SECONDS)
+            asked.cancel()
             if not done and slot.runner is not None and run_id in slot.inflight:
                 await self.supervisor.terminate(slot, "cancel")
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -281,7 +288,7 @@ class RunService:
                     if entry.streaming:
                         outcome = await self._call_streaming(live, entry, runner, request)
                     else:
-                        outcome = self._from_reply(entry, await runner.call(request), secrets, slot)
+                        outcome = await self._reply_outcome(entry, await runner.call(request), runner, slot)
             except TimeoutError:
                 self.supervisor.kill(slot, "timeout", f"killed: run {live.id} exceeded its deadline")
                 detail = (
@@ -295,6 +302,8 @@ class RunService:
                 "error", error=_err(exc.code, secrets.mask(str(exc.detail)), stderr_tail=tail), healthy=False
             )
         except ToolUnreachable as exc:
+            if slot.runner is not None:
+                await slot.runner.settle(EXIT_SETTLE_SECONDS)
             outcome = self._unreachable(live, slot, secrets, str(exc))
         except asyncio.CancelledError:
             if not live.cancel_requested and not self.supervisor.closing:
@@ -370,6 +379,11 @@ class RunService:
             self.store.prune_later(entry.id, keep)
         self._since_prune[entry.id] = count
 
+    async def _reply_outcome(self, entry: ToolEntry, reply: ToolReply, runner: ToolRunner, slot: ToolSlot) -> _Outcome:
+        if reply.status >= 500:
+            await runner.quiet_output(ERROR_OUTPUT_WAIT_SECONDS)
+        return self._from_reply(entry, reply, entry.secrets(), slot)
+
     def _from_reply(self, entry: ToolEntry, reply: ToolReply, secrets: Secrets, slot: ToolSlot) -> _Outcome:
         if reply.error is None:
             return _Outcome("ok", outputs=self._outputs(entry, reply.body))
@@ -413,13 +427,15 @@ class RunService:
         assert isinstance(source, dict)
         return {key: normalise_output(types[key], value) for key, value in source.items() if key in types}
 
-    async def _call_streaming(self, live: LiveRun, entry: ToolEntry, runner: Any, request: Any) -> _Outcome:
+    async def _call_streaming(
+        self, live: LiveRun, entry: ToolEntry, runner: ToolRunner, request: RunRequest
+    ) -> _Outcome:
         manifest = entry.manifest
         assert manifest is not None
         secrets = entry.secrets()
         reply: ToolReply = await runner.call(request)
         if reply.error is not None:
-            return self._from_reply(entry, reply, secrets, live.slot)
+            return await self._reply_outcome(entry, reply, runner, live.slot)
         state: dict[str, JSON] = dict(self._outputs(entry, reply.body))
         types = entry.output_types
         try:

@@ -13,6 +13,7 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Callable
+from types import FrameType
 from typing import TextIO
 
 import uvicorn
@@ -37,6 +38,14 @@ class AddressInUse(Exception):
 
     def body(self) -> JSONObject:
         return {"status": "error", "code": "EADDRINUSE", "port": self.port, "message": str(self)}
+
+
+class _HostServer(uvicorn.Server):
+    """uvicorn, except that a clean stop on SIGTERM/SIGINT exits 0 instead of re-raising the signal."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -168,7 +177,7 @@ def serve(host: Host, *, as_json: bool, open_browser: bool, log_level: str = "wa
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _HostServer(config)
     if open_browser:
         threading.Timer(0.5, lambda: webbrowser.open(str(start["url"]))).start()
     try:

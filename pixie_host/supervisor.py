@@ -14,6 +14,7 @@ import contextlib
 import enum
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -360,12 +361,15 @@ class Supervisor:
         slot.retry_at = time.monotonic() + delay
 
     async def _uv_sync(self, slot: ToolSlot) -> None:
-        uv = shutil.which("uv")
+        uv = _find_uv()
         if uv is None:
-            raise ToolUnavailable("--sync needs uv on PATH: install it with `pip install uv`")
+            raise ToolUnavailable("--sync needs uv: install it with `pip install uv`")
+        # The host's interpreter unless --python says otherwise: uv must not go looking for (or download) another.
+        python = self.python or sys.executable
         proc = await asyncio.create_subprocess_exec(
-            uv, "sync", cwd=slot.entry.folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+            uv, "sync", "--python", python, cwd=slot.entry.folder,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), SYNC_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -507,6 +511,17 @@ class Supervisor:
 
     def describe(self, slot: ToolSlot) -> dict[str, Any]:
         return {"id": slot.id, **slot.snapshot()}
+
+
+def _find_uv() -> str | None:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv")
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        return shutil.which("uv")
 
 
 def _sizes(runners: list[ToolRunner]) -> list[int | None]:

@@ -9,6 +9,7 @@ sent again once, on a fresh connection (it never reached the tool).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ KEEPALIVE_SECONDS = 4.0
 CANCEL_TIMEOUT_SECONDS = 2.0
 #: Connecting to a tool on loopback that is up takes well under a millisecond.
 CONNECT_TIMEOUT_SECONDS = 5.0
+#: Before resending on a fresh connection, how long the tool must stay alive to count as not crashed.
+STALE_CHECK_SECONDS = 0.05
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -119,7 +122,12 @@ class ToolConnection:
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             # A kept connection the tool had closed (a foreign tool resets it after a bare 500):
             # the request died on the wire before the tool read it, so it is safe to send once more.
-            if not (ctx.reused and self._alive()):
+            # A process that is dying also drops connections: only a tool still alive a moment
+            # later had merely closed an idle connection.
+            if not ctx.reused or not self._alive():
+                raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+            await asyncio.sleep(STALE_CHECK_SECONDS)
+            if not self._alive():
                 raise ToolUnreachable(str(exc) or type(exc).__name__) from None
         fresh = aiohttp.ClientSession(
             base_url=self.base_url,

@@ -338,8 +338,12 @@ class ToolProcess:
             self._signal(signal.SIGKILL)
 
     def _join_reader(self) -> None:
+        self.join_output(1.0)
+
+    def join_output(self, timeout: float) -> None:
+        """Wait (up to ``timeout``) until everything the exited process wrote is in the ring."""
         if self._reader is not None:
-            self._reader.join(timeout=1)
+            self._reader.join(timeout=timeout)
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> StopResult:
         """SIGTERM the process group, wait ``grace_seconds``, then SIGKILL it."""
