@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/compound-interest/main.py --port $(or $(PORT),8765)
+	$(BIN)/pixie run examples/compound-interest --port $(or $(PORT),7860)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,8 +8,10 @@ path, and a pydantic round trip of arbitrary tool outputs would cost more than t
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,7 +30,7 @@ from pixie_sdk._jsonenc import dumps
 from pixie_sdk.stream import HEARTBEAT
 from pixie_sdk.types import JSONObject
 
-__all__ = ["HEARTBEAT_SECONDS", "create_app"]
+__all__ = ["EXTENSIONS", "HEARTBEAT_SECONDS", "create_app"]
 
 #: An idle SSE stream gets a comment this often, so proxies and browsers keep it open.
 HEARTBEAT_SECONDS = 10.0
@@ -36,6 +38,8 @@ HEARTBEAT_SECONDS = 10.0
 DEFAULT_LOG_CHARS = 16_000
 #: Artefacts a browser may show inline; anything else (HTML and SVG included: they run script) downloads.
 INLINE_PREFIXES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "audio/", "video/")
+#: Parts of the host in their own packages, each exposing ``mount(app: FastAPI, host: Host) -> None``.
+EXTENSIONS = ("pixie_host.ui", "pixie_host.mcp")
 _JOB_STATUS = {"queued": "pending", "running": "running", "ok": "done", "cancelled": "cancelled"}
 
 
@@ -203,6 +207,7 @@ def create_app(host: Host) -> FastAPI:
             if entry.manifest
             else None,
             "last_validation": validation.model_dump() if validation else None,
+            "stderr_tail": host.supervisor.slot(tool_id).output_tail(),  # type: ignore[union-attr]
         }
 
     @api.get("/api/tools/{tool_id}/logs", tags=["tools"], responses=_ERRORS)
@@ -358,12 +363,23 @@ def create_app(host: Host) -> FastAPI:
         )
 
     app.include_router(api, prefix=prefix)
+    for mount in _extensions():
+        mount(app, host)
+    root_path = prefix or "/"
+    if not any(getattr(route, "path", None) in (root_path, f"{prefix}/") for route in app.routes):
 
-    @app.get(prefix or "/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse(f"{prefix}/docs")
+        @app.get(root_path, include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse(f"{prefix}/docs")
 
     return app
+
+
+def _extensions() -> Iterator[Callable[[FastAPI, Host], None]]:
+    """``mount(app, host)`` of each optional part of the host that is installed (the web UI, the MCP endpoint)."""
+    for name in EXTENSIONS:
+        if importlib.util.find_spec(name) is not None:
+            yield importlib.import_module(name).mount
 
 
 def _tail(path: Path, limit: int) -> str | None:

@@ -251,6 +251,10 @@ def logs_command(
             return
 
 
+# Commands in their own modules register here, one line each.
+# (end of command registrations)
+
+
 @app.callback()
 def _root() -> None:
     """The Pixie tool kit."""

@@ -73,14 +73,40 @@ class Host:
         )
         self.runs = RunService(self.catalog, self.supervisor, self.store, self.events)
         self.interrupted_at_start = 0
+        self._validation: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Runs a previous host left running died with it: say so before anything new is recorded.
         self.interrupted_at_start = await asyncio.to_thread(self.store.mark_interrupted)
         await self.supervisor.start()
+        self._validation = asyncio.create_task(asyncio.to_thread(self._validate_static), name="pixie-validate")
+
+    def _validate_static(self) -> None:
+        """The validator's static checks (nothing spawned) for every tool, as each tool's last validation."""
+        from pixie_validate.api import validate
+        from pixie_validate.checks import REGISTRY
+        from pixie_validate.context import ValidateOptions
+
+        static = [str(spec.number) for spec in REGISTRY if spec.kind == "static"]
+        for entry in list(self.catalog):
+            if self.supervisor.closing:
+                return
+            try:
+                report = validate(entry.folder, ValidateOptions(select=static))
+            except Exception as exc:  # the validator failing must not take the host down
+                self.store.record_validation(entry.id, False, {"error": f"{type(exc).__name__}: {exc}"})
+                continue
+            failed = [f"{c.number:02d}-{c.name}" for c in report.checks if c.status == "fail"]
+            warned = [f"{c.number:02d}-{c.name}" for c in report.checks if c.status == "warn"]
+            summary = {"overall": report.overall, "counts": report.counts, "failed": failed, "warned": warned,
+                       "scope": "static"}  # fmt: skip
+            self.store.record_validation(entry.id, report.overall != "fail", summary)
 
     async def stop(self) -> None:
         await self.supervisor.shutdown()
+        if self._validation is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._validation), SHUTDOWN_RUNS_WAIT_SECONDS)
         pending = self.runs.pending_tasks()
         if pending:
             for task in pending:

@@ -38,6 +38,10 @@ def test_a_run_is_proxied_recorded_and_listed(hosts, tmp_path: Path) -> None:
 
     info = host.tool("compound-interest")
     assert info["state"] == "ready" and info["pid"] and info["manifest"]["id"] == "compound-interest"
+    assert "serving Compound interest" in info["stderr_tail"]
+    validated = host.wait_tool("compound-interest", lambda t: t["last_validation"] is not None)["last_validation"]
+    assert validated["ok"] is True and validated["summary"]["scope"] == "static"
+    assert validated["summary"]["counts"]["pass"] >= 5
 
     listed = host.client.get("/api/runs", params={"tool": "compound-interest", "status": "ok"}).json()
     assert [r["id"] for r in listed] == [result["run_id"]]
