@@ -11,8 +11,9 @@ import asyncio
 import importlib
 import importlib.util
 import mimetypes
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,12 +24,14 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pixie_host.catalog import ToolEntry
 from pixie_host.errors import HostError, InvalidRequest, NotFound, RunNotFound, ToolNotFound
 from pixie_host.host import Host
+from pixie_host.security import AccessGuard, AccessPolicy
 from pixie_host.store import RunRecord
 from pixie_sdk._jsonenc import dumps
 from pixie_sdk.stream import HEARTBEAT
-from pixie_sdk.types import JSONObject
+from pixie_sdk.types import JSON, JSONObject
 
 __all__ = ["EXTENSIONS", "HEARTBEAT_SECONDS", "create_app"]
 
@@ -114,7 +117,18 @@ async def _with_heartbeat(events: AsyncIterator[JSONObject]) -> AsyncIterator[by
             pending.cancel()
 
 
-def _job(record: RunRecord, base: str) -> JSONObject:
+def _progress(events: list[JSONObject], entry: ToolEntry | None) -> JSON:
+    """The latest value of the run's ``progress`` output among its stream events, if it streams one."""
+    if entry is None:
+        return None
+    keys = {k for k, t in entry.output_types.items() if t == "progress"}
+    for event in reversed(events):
+        if event.get("output_key") in keys:
+            return event.get("value")
+    return None
+
+
+def _job(record: RunRecord) -> JSONObject:
     status = _JOB_STATUS.get(record.status, "error")
     job: JSONObject = {"id": record.id, "status": status}
     if status in ("done", "error", "cancelled"):
@@ -126,6 +140,8 @@ def _job(record: RunRecord, base: str) -> JSONObject:
             "error": record.error.model_dump() if record.error else None,
             "duration_ms": record.duration_ms,
         }
+        if record.meta and "export" in record.meta:
+            job["result"]["export"] = record.meta["export"]
     if record.error is not None and status != "done":
         job["error"] = record.error.model_dump()
     return job
@@ -139,7 +155,11 @@ def create_app(host: Host) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await host.start()
         try:
-            yield
+            # Extensions' own lifespans (``app.state.lifespans``), inside the host's: they serve its tools.
+            async with AsyncExitStack() as parts:
+                for part in _app.state.lifespans:
+                    await parts.enter_async_context(part())
+                yield
         finally:
             await host.stop()
 
@@ -152,6 +172,18 @@ def create_app(host: Host) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.host = host
+    app.state.lifespans = []  # each a () -> async context manager, entered in order once the host has started
+    settings = host.settings
+    app.add_middleware(
+        AccessGuard,
+        policy=AccessPolicy.for_bind(
+            settings.host,
+            extra_hosts=settings.allowed_hosts,
+            token=settings.token,
+            max_body_mb=settings.max_body_mb,
+            prefix=prefix,
+        ),
+    )
 
     @app.exception_handler(HostError)
     async def _host_error(_request: Request, exc: HostError) -> Response:
@@ -228,7 +260,13 @@ def create_app(host: Host) -> FastAPI:
             "requestBody": {"content": {"application/json": {"schema": RunBody.model_json_schema()}}, "required": False}
         },
     )
-    async def create_run(tool_id: str, request: Request, background: bool = False, stream: bool = False) -> Response:
+    async def create_run(
+        tool_id: str,
+        request: Request,
+        background: bool = False,
+        stream: bool = False,
+        source: Literal["api", "ui"] = "api",
+    ) -> Response:
         """Run a tool. Waits for the end (200), or with ``?background=true`` answers 202 with a job handle
         at once, or with ``?stream=true`` answers the run's events as SSE (closing the stream cancels the run)."""
         raw = await request.body()
@@ -249,10 +287,11 @@ def create_app(host: Host) -> FastAPI:
             )
         inputs = payload.get("inputs", {})
         if background:
-            live = host.runs.start(tool_id, inputs, source="api")
-            return _json({"id": live.id, "job_url": f"{prefix}/jobs/{live.id}"}, 202)
+            live = host.runs.start(tool_id, inputs, source=source)
+            job_url = f"{str(request.base_url).rstrip('/')}{prefix}/jobs/{live.id}"
+            return _json({"id": live.id, "job_url": job_url}, 202)
         if stream:
-            live = host.runs.start(tool_id, inputs, source="api")
+            live = host.runs.start(tool_id, inputs, source=source)
 
             async def relay() -> AsyncIterator[bytes]:
                 try:
@@ -264,22 +303,36 @@ def create_app(host: Host) -> FastAPI:
                         asyncio.ensure_future(host.runs.cancel(live.id))
 
             return StreamingResponse(relay(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-        return _json(await host.runs.run(tool_id, inputs, source="api"))
+        return _json(await host.runs.run(tool_id, inputs, source=source))
+
+    async def job_or_404(job_id: str) -> RunRecord:
+        record = await host.store.aget(job_id)
+        if record is None:
+            raise NotFound(f"no job {job_id!r}")
+        if record.finished_at is not None and time.time() - record.finished_at > settings.job_ttl_seconds:
+            raise NotFound(
+                f"job {job_id} ended over {settings.job_ttl_seconds} s ago; its run is at /api/runs/{job_id}"
+            )
+        return record
 
     @api.get("/jobs/{job_id}", tags=["runs"], response_model=Job, responses=_ERRORS)
     async def get_job(job_id: str) -> Response:
-        record = await host.store.aget(job_id)
-        if record is None:
-            raise NotFound(f"no job {job_id!r}")
-        return _json(_job(record, prefix))
+        """A job: pending (queued), running (with ``progress`` if the tool streams it), done, error, cancelled."""
+        record = await job_or_404(job_id)
+        job = _job(record)
+        live = host.runs.live(job_id)
+        if live is not None:
+            job["queue_position"] = host.runs.queue_position(job_id)
+            progress = _progress(live.events, host.catalog.get(record.tool_id))
+            if progress is not None:
+                job["progress"] = progress
+        return _json(job)
 
     @api.delete("/jobs/{job_id}", tags=["runs"], response_model=Job, responses=_ERRORS)
     async def cancel_job(job_id: str) -> Response:
+        await job_or_404(job_id)
         await host.runs.cancel(job_id)
-        record = await host.store.aget(job_id)
-        if record is None:
-            raise NotFound(f"no job {job_id!r}")
-        return _json(_job(record, prefix))
+        return _json(_job(await job_or_404(job_id)))
 
     @api.get("/api/runs", tags=["runs"])
     async def list_runs(
@@ -379,7 +432,9 @@ def _extensions() -> Iterator[Callable[[FastAPI, Host], None]]:
     """``mount(app, host)`` of each optional part of the host that is installed (the web UI, the MCP endpoint)."""
     for name in EXTENSIONS:
         if importlib.util.find_spec(name) is not None:
-            yield importlib.import_module(name).mount
+            mount = getattr(importlib.import_module(name), "mount", None)
+            if callable(mount):
+                yield mount
 
 
 def _tail(path: Path, limit: int) -> str | None:

@@ -16,7 +16,7 @@ from pixie_sdk.types import JSON, JSONObject
 from pixie_validate.context import iter_tool_folders
 from pixie_validate.launcher import read_dotenv
 
-__all__ = ["MIN_SECRET_CHARS", "Catalog", "Secrets", "ToolEntry", "discover"]
+__all__ = ["MIN_SECRET_CHARS", "Catalog", "Secrets", "ToolEntry", "discover", "load_entry"]
 
 #: Shorter .env values are not masked: replacing "1" or "on" everywhere would garble every log.
 MIN_SECRET_CHARS = 4
@@ -113,6 +113,11 @@ def _load(folder: Path) -> ToolEntry:
     return ToolEntry(id=manifest.id, folder=folder, manifest=manifest)
 
 
+def load_entry(folder: Path) -> ToolEntry:
+    """One tool folder read as the catalog reads it at start-up (a broken tool.json gives an entry with ``error``)."""
+    return _load(folder)
+
+
 def discover(paths: Iterable[Path]) -> Iterator[Path]:
     """Tool folders under ``paths``: a path that is a tool folder, else its sub-folders holding a tool.json."""
     for path in paths:
@@ -147,6 +152,10 @@ class Catalog:
 
     def get(self, tool_id: str) -> ToolEntry | None:
         return self._entries.get(tool_id)
+
+    def remove(self, tool_id: str) -> ToolEntry | None:
+        """Forget an entry (its folder is no longer served); the entry, or None when there was none."""
+        return self._entries.pop(tool_id, None)
 
     def __iter__(self) -> Iterator[ToolEntry]:
         return iter(self._entries.values())

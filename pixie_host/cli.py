@@ -10,12 +10,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
 from pixie_host.catalog import Catalog, discover
-from pixie_host.host import DEFAULT_PORT, HostSettings, is_loopback
+from pixie_host.host import DEFAULT_MAX_BODY_MB, DEFAULT_PORT, HostSettings, is_loopback
+from pixie_host.mcp.cli import mcp_command
+from pixie_host.scaffold import new_command
+from pixie_host.security import new_token
 from pixie_host.store import RunStore, database_path, default_data_dir
 from pixie_validate.cli import validate_command
 from pixie_validate.findings import ExitCode
@@ -36,9 +40,18 @@ app = typer.Typer(
 )
 app.command("validate", help="Check a tool against the contract (same as pixie-validate).")(validate_command)
 
-HostOpt = Annotated[str, typer.Option("--host", help="Interface to bind (loopback only for now).")]
-PortOpt = Annotated[int, typer.Option("--port", "-p", help="Port to bind (0: any free port).")]
-PrefixOpt = Annotated[str, typer.Option("--prefix", help="URL prefix for every route, e.g. /pixie.")]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1; beyond loopback a token is needed).")
+]
+PortOpt = Annotated[int | None, typer.Option("--port", "-p", help="Port to bind (default 7860; 0: any free port).")]
+PrefixOpt = Annotated[str | None, typer.Option("--prefix", help="URL prefix for every route, e.g. /pixie.")]
+TokenOpt = Annotated[
+    str | None, typer.Option("--token", envvar="PIXIE_TOKEN", help="Access token required as a bearer header.")
+]
+AllowedHostOpt = Annotated[
+    list[str] | None, typer.Option("--allowed-host", help="Another Host-header name to accept (repeatable).")
+]
+MaxBodyOpt = Annotated[float | None, typer.Option("--max-body-mb", help="Host-wide request body cap (default 100).")]
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Run history, logs and artefacts (default: the user's data folder).")
 ]
@@ -61,88 +74,169 @@ def _fail(message: str, code: ExitCode, as_json: bool, **extra: object) -> typer
     return typer.Exit(int(code))
 
 
-def _start(
-    paths: list[Path],
-    *,
-    single: bool,
-    host: str,
-    port: int,
-    prefix: str,
-    data_dir: Path | None,
-    python: str | None,
-    sync: bool,
-    open_browser: bool | None,
-    dry_run: bool,
-    as_json: bool,
-    warm_cap: int,
-    queue_limit: int,
-) -> None:
-    from pixie_host.host import Host
-    from pixie_host.server import AddressInUse, dry_run_report, serve
+class _Common(BaseModel):
+    """The flags ``run`` and ``serve`` share (None: not given, so a service's TOML decides)."""
 
-    for path in paths:
-        if not path.exists():
-            raise _fail(f"`{path}` does not exist", ExitCode.USAGE, as_json)
-    folders = list(discover(paths))
-    if single and not (paths[0] / "tool.json").is_file():
-        raise _fail(f"no tool.json in `{paths[0]}`; `pixie serve` takes a folder of tools", ExitCode.USAGE, as_json)
-    if not folders:
-        raise _fail(f"no tool folders (with a tool.json) under {', '.join(map(str, paths))}", ExitCode.USAGE, as_json)
-    if not is_loopback(host):
-        raise _fail(
-            f"--host {host} would expose the tools beyond this machine; remote access needs an access token, "
-            "which this host does not offer yet: bind 127.0.0.1 and use an SSH tunnel",
-            ExitCode.USAGE,
-            as_json,
-        )
-    settings = HostSettings(
+    host: str | None
+    port: int | None
+    prefix: str | None
+    data_dir: Path | None
+    python: str | None
+    sync: bool
+    open_browser: bool | None
+    dry_run: bool
+    as_json: bool
+    warm_cap: int
+    queue_limit: int
+    token: str | None
+    allowed_hosts: list[str]
+    max_body_mb: float | None
+
+
+def _settings(paths: list[Path], c: _Common, *, host: str, port: int, prefix: str, **more: Any) -> HostSettings:
+    token, given = c.token or more.pop("token", None), True
+    if token is None and not is_loopback(host):
+        # Beyond loopback the host is never open: a token is made and printed once.
+        token, given = new_token(), False
+    return HostSettings(
         paths=paths,
         host=host,
         port=port,
         prefix=prefix,
-        data_dir=data_dir or default_data_dir(),
-        python=python,
-        sync=sync,
-        warm_cap=warm_cap,
-        queue_limit=queue_limit,
+        data_dir=c.data_dir or default_data_dir(),
+        python=c.python,
+        sync=c.sync,
+        warm_cap=c.warm_cap,
+        queue_limit=c.queue_limit,
+        token=token,
+        token_given=given,
+        allowed_hosts=c.allowed_hosts + list(more.pop("allowed_hosts", [])),
+        max_body_mb=c.max_body_mb or more.pop("max_body_mb", None) or DEFAULT_MAX_BODY_MB,
+        **more,
     )
-    catalog = Catalog.load(paths)
-    if single and next(iter(catalog)).manifest is None:
-        entry = next(iter(catalog))
-        raise _fail(f"{entry.error}", ExitCode.CHECKS_FAILED, as_json)
+
+
+def _check_paths(paths: list[Path], *, single: bool, as_json: bool) -> None:
+    for path in paths:
+        if not path.exists():
+            raise _fail(f"`{path}` does not exist", ExitCode.USAGE, as_json)
+    if single and not (paths[0] / "tool.json").is_file():
+        raise _fail(f"no tool.json in `{paths[0]}`; `pixie serve` takes a folder of tools", ExitCode.USAGE, as_json)
+    if not list(discover(paths)):
+        raise _fail(f"no tool folders (with a tool.json) under {', '.join(map(str, paths))}", ExitCode.USAGE, as_json)
+
+
+def _launch(
+    settings: HostSettings,
+    catalog: Catalog,
+    c: _Common,
+    *,
+    single: bool,
+    service: Any = None,
+    routes: list[Any] | None = None,
+) -> None:
+    from pixie_host.host import Host
+    from pixie_host.server import AddressInUse, dry_run_report, serve
+
     instance = Host(settings, catalog)
-    if dry_run:
+    if c.dry_run:
         report = dry_run_report(instance)
         instance.store.close()
-        if as_json:
-            sys.stdout.write(json.dumps(report, indent=2) + "\n")
-        else:
-            sys.stdout.write(f"would serve {report['url']} (data in {report['data_dir']}):\n")
-            for tool in report["tools"]:
-                mark = "ok " if tool["ok"] else "ERR"
-                what = " ".join(tool.get("argv", [])) or tool.get("error", "")
-                missing = (
-                    f"  (missing secrets: {', '.join(tool['secrets_missing'])})" if tool.get("secrets_missing") else ""
-                )
-                sys.stdout.write(f"  {mark} {tool['id']}: {what}{missing}\n")
-            for problem in report["problems"]:
-                sys.stdout.write(f"  ERR {problem}\n")
+        if service is not None:
+            from pixie_host.services import route_summary
+
+            report["service"] = service.name
+            report["routes"] = [route_summary(r) for r in routes or []]
+        _print_dry_run(report, c.as_json)
         raise typer.Exit(0 if report["ok"] else int(ExitCode.CHECKS_FAILED))
-    wants_open = open_browser if open_browser is not None else (single and sys.stdout.isatty() and not as_json)
+    configure = None
+    extra: dict[str, Any] = {}
+    if service is not None:
+        from pixie_host.services import mount_service
+
+        def configure(app: Any) -> None:
+            mount_service(app, instance, service, routes or [])
+
+        extra = {"service": service.name, "routes": len(routes or [])}
+    wants_open = c.open_browser if c.open_browser is not None else (single and sys.stdout.isatty() and not c.as_json)
     try:
-        serve(instance, as_json=as_json, open_browser=wants_open)
+        serve(instance, as_json=c.as_json, open_browser=wants_open, configure=configure, extra=extra)
     except AddressInUse as exc:
         instance.store.close()
         sys.stderr.write(json.dumps(exc.body()) + "\n")
         raise typer.Exit(int(ExitCode.ADDRESS_IN_USE)) from None
 
 
+def _print_dry_run(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    out = sys.stdout
+    if "service" in report:
+        out.write(f"Service:  {report['service']}\n  Host:   {report['host']}\n  Port:   {report['port']}\n")
+        out.write(f"Routes ({len(report['routes'])}):\n")
+        for route in report["routes"]:
+            out.write(f"  {route['label']}\n")
+    out.write(f"would serve {report['url']} (data in {report['data_dir']}):\n")
+    for tool in report["tools"]:
+        mark = "ok " if tool["ok"] else "ERR"
+        what = " ".join(tool.get("argv", [])) or tool.get("error", "")
+        missing = f"  (missing secrets: {', '.join(tool['secrets_missing'])})" if tool.get("secrets_missing") else ""
+        out.write(f"  {mark} {tool['id']}: {what}{missing}\n")
+    for problem in report["problems"]:
+        out.write(f"  ERR {problem}\n")
+
+
+def _serve_folders(paths: list[Path], c: _Common, *, single: bool) -> None:
+    _check_paths(paths, single=single, as_json=c.as_json)
+    port = DEFAULT_PORT if c.port is None else c.port
+    settings = _settings(paths, c, host=c.host or "127.0.0.1", port=port, prefix=c.prefix or "")
+    catalog = Catalog.load(paths)
+    if single and next(iter(catalog)).manifest is None:
+        raise _fail(f"{next(iter(catalog)).error}", ExitCode.CHECKS_FAILED, c.as_json)
+    _launch(settings, catalog, c, single=single)
+
+
+def _serve_service(service: Any, c: _Common) -> None:
+    from pixie_host.catalog import ToolEntry
+    from pixie_host.services import ConfigError, resolve_routes
+    from pixie_host.services.export import check_url
+
+    folders = list(dict.fromkeys(r.tool.resolve() for r in service.routes))
+    missing = [f for f in folders if not (f / "tool.json").is_file()]
+    if missing:
+        where = next(r.path for r in service.routes if r.tool.resolve() == missing[0])
+        message = f"service {service.name!r}: route {where}: no tool at {missing[0]} (a folder holding tool.json)"
+        raise _fail(message, ExitCode.USAGE, c.as_json)
+    catalog = Catalog.load(folders)
+    entries: dict[Path, ToolEntry] = {e.folder: e for e in catalog}
+    try:
+        routes = resolve_routes(service, entries)
+        for route in service.routes:
+            if route.export_sql is not None:
+                check_url(route.export_sql.db_connect, f"service {service.name!r}: route {route.path}")
+    except ConfigError as exc:
+        raise _fail(str(exc), ExitCode.USAGE, c.as_json) from None
+    settings = _settings(
+        folders,
+        c,
+        host=c.host or service.host,
+        port=service.port if c.port is None else c.port,
+        prefix=service.prefix if c.prefix is None else c.prefix,
+        token=service.token,
+        allowed_hosts=service.allowed_hosts,
+        max_body_mb=service.max_body_mb,
+        job_ttl_seconds=service.job_ttl_seconds,
+    )
+    _launch(settings, catalog, c, single=False, service=service, routes=routes)
+
+
 @app.command("run")
 def run_command(
     path: Annotated[Path, typer.Argument(help="A tool folder (holding tool.json).")],
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = DEFAULT_PORT,
-    prefix: PrefixOpt = "",
+    host: HostOpt = None,
+    port: PortOpt = None,
+    prefix: PrefixOpt = None,
     data_dir: DataDirOpt = None,
     python: PythonOpt = None,
     sync: SyncOpt = False,
@@ -151,19 +245,29 @@ def run_command(
     as_json: JsonOpt = False,
     warm_cap: WarmCapOpt = 5,
     queue_limit: QueueOpt = 64,
+    token: TokenOpt = None,
+    allowed_host: AllowedHostOpt = None,
+    max_body_mb: MaxBodyOpt = None,
 ) -> None:
     """Host one tool: spawn it on demand, proxy its runs, record them."""
-    _start([path], single=True, host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync,
-           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap,
-           queue_limit=queue_limit)  # fmt: skip
+    common = _Common(
+        host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync, open_browser=open_browser,
+        dry_run=dry_run, as_json=as_json, warm_cap=warm_cap, queue_limit=queue_limit, token=token,
+        allowed_hosts=allowed_host or [], max_body_mb=max_body_mb,
+    )  # fmt: skip
+    _serve_folders([path], common, single=True)
 
 
 @app.command("serve")
 def serve_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders of tools (or tool folders).")],
-    host: HostOpt = "127.0.0.1",
-    port: PortOpt = DEFAULT_PORT,
-    prefix: PrefixOpt = "",
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="DIR... | NAME --config FILE | tool PATH --path /x", help="What to serve (see below)."),
+    ],
+    config: Annotated[list[Path] | None, typer.Option("--config", help="Service TOML (repeatable; merged).")] = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    prefix: PrefixOpt = None,
     data_dir: DataDirOpt = None,
     python: PythonOpt = None,
     sync: SyncOpt = False,
@@ -172,11 +276,83 @@ def serve_command(
     as_json: JsonOpt = False,
     warm_cap: WarmCapOpt = 5,
     queue_limit: QueueOpt = 64,
+    token: TokenOpt = None,
+    allowed_host: AllowedHostOpt = None,
+    max_body_mb: MaxBodyOpt = None,
+    path: Annotated[str | None, typer.Option("--path", help="Single-route mode: the route's URL path.")] = None,
+    inputs: Annotated[list[str] | None, typer.Option("--inputs", help="Inputs the request may set.")] = None,
+    uploadfile_inputs: Annotated[
+        list[str] | None, typer.Option("--uploadfile-inputs", help="Inputs sent as multipart file parts.")
+    ] = None,
+    outputs: Annotated[list[str] | None, typer.Option("--outputs", help="Outputs the reply holds.")] = None,
+    return_fileresponse: Annotated[
+        bool, typer.Option("--return-fileresponse", help="Reply with the single media/file output as a raw file.")
+    ] = False,
+    background: Annotated[bool, typer.Option("--background", help="Reply at once with a job handle.")] = False,
+    method: Annotated[str, typer.Option("--method", help="post, or get (inputs from the query string).")] = "post",
+    export_sql_db_connect: Annotated[
+        str | None, typer.Option("--export-sql-db-connect", help="SQLAlchemy URL to export each run to.")
+    ] = None,
+    export_sql_table: Annotated[str | None, typer.Option("--export-sql-table", help="Export table.")] = None,
+    export_sql_db_schema: Annotated[str | None, typer.Option("--export-sql-db-schema", help="Export schema.")] = None,
+    export_sql_method: Annotated[str, typer.Option("--export-sql-method", help="insert, update or merge.")] = "insert",
+    export_sql_key: Annotated[
+        list[str] | None, typer.Option("--export-sql-key", help="Key columns for update and merge.")
+    ] = None,
 ) -> None:
-    """Host every tool folder under the given folders."""
-    _start(paths, single=False, host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync,
-           open_browser=open_browser, dry_run=dry_run, as_json=as_json, warm_cap=warm_cap,
-           queue_limit=queue_limit)  # fmt: skip
+    """Serve tools over HTTP.
+
+    `pixie serve DIR...` hosts every tool folder under the folders. `pixie serve NAME --config
+    service.toml` starts the named service's routes. `pixie serve tool PATH --path /x [--inputs a b]
+    [--outputs c]` serves one tool as one route.
+    """
+    from pixie_host.services import ConfigError, load_services, single_route_service
+
+    common = _Common(
+        host=host, port=port, prefix=prefix, data_dir=data_dir, python=python, sync=sync, open_browser=open_browser,
+        dry_run=dry_run, as_json=as_json, warm_cap=warm_cap, queue_limit=queue_limit, token=token,
+        allowed_hosts=allowed_host or [], max_body_mb=max_body_mb,
+    )  # fmt: skip
+    export = None
+    if export_sql_db_connect is not None:
+        export = {
+            "db_connect": export_sql_db_connect,
+            "table": export_sql_table or "",
+            "db_schema": export_sql_db_schema,
+            "method": export_sql_method,
+            "key": export_sql_key or [],
+        }
+    route_flags: dict[str, Any] = {
+        "inputs": inputs, "uploadfile_inputs": uploadfile_inputs, "outputs": outputs,
+        "return_fileresponse": return_fileresponse or None, "background": background or None, "export_sql": export,
+    }  # fmt: skip
+    single_route = args[:1] == ["tool"] and path is not None
+    if not single_route and (path is not None or any(v for v in route_flags.values())):
+        message = "route flags (--path, --inputs, ...) go with `pixie serve tool PATH --path /x`"
+        raise _fail(message, ExitCode.USAGE, as_json)
+    try:
+        if config:
+            if len(args) != 1:
+                raise _fail(f"with --config give one service name, got {args}", ExitCode.USAGE, as_json)
+            services = load_services(config)
+            if args[0] not in services:
+                known = ", ".join(services) or "none"
+                message = f"no service {args[0]!r} in {', '.join(map(str, config))} (services: {known})"
+                raise _fail(message, ExitCode.USAGE, as_json)
+            _serve_service(services[args[0]], common)
+        elif single_route:
+            if len(args) != 2:
+                raise _fail("single-route mode is `pixie serve tool PATH --path /x`", ExitCode.USAGE, as_json)
+            folder = Path(args[1])
+            if not (folder / "tool.json").is_file():
+                raise _fail(f"no tool.json in `{folder}`", ExitCode.USAGE, as_json)
+            route = {"tool": folder.resolve(), "path": path, "method": method}
+            route.update({k: v for k, v in route_flags.items() if v is not None})
+            _serve_service(single_route_service(folder.resolve().name, route, {}), common)
+        else:
+            _serve_folders([Path(a) for a in args], common, single=False)
+    except ConfigError as exc:
+        raise _fail(str(exc), ExitCode.USAGE, as_json) from None
 
 
 def _store(data_dir: Path | None, as_json: bool) -> RunStore:
@@ -252,6 +428,8 @@ def logs_command(
 
 
 # Commands in their own modules register here, one line each.
+app.command("new")(new_command)
+app.command("mcp")(mcp_command)
 # (end of command registrations)
 
 
@@ -260,6 +438,25 @@ def _root() -> None:
     """The Pixie tool kit."""
 
 
+#: Options that take several values after one flag, as the seed writes them (`--inputs a b --outputs c`).
+MULTI_VALUE_OPTIONS = frozenset({"--inputs", "--outputs", "--uploadfile-inputs", "--export-sql-key"})
+
+
+def expand_multi_values(argv: list[str]) -> list[str]:
+    """``--inputs a b`` as click wants it: ``--inputs a --inputs b`` (values run until the next ``-`` token)."""
+    out: list[str] = []
+    current: str | None = None
+    for token in argv:
+        if token.startswith("-"):
+            current = token if token in MULTI_VALUE_OPTIONS else None
+            out.append(token)
+        elif current is not None and out[-1] != current:
+            out += [current, token]
+        else:
+            out.append(token)
+    return out
+
+
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="pixie")
+    app(args=expand_multi_values(sys.argv[1:]), prog_name="pixie")

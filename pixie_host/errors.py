@@ -16,6 +16,7 @@ the host refused before or instead of a run.
         ├── ToolInvalid        409 tool_invalid (its tool.json cannot be loaded)
         ├── SecretMissing      409 secret_missing
         ├── RunNotActive       409 run_not_active (cancel of a finished run)
+        ├── BodyTooLarge       413 body_too_large
         ├── QueueFull          429 queue_full
         └── ToolUnavailable    503 tool_unavailable (it will not start, or is in a crash loop)
 """
@@ -29,6 +30,7 @@ from pixie_sdk.errors import PixieError
 from pixie_sdk.types import JSONObject
 
 __all__ = [
+    "BodyTooLarge",
     "HostError",
     "InvalidInputs",
     "InvalidRequest",
@@ -93,6 +95,10 @@ class SecretMissing(HostError):
 
 class RunNotActive(HostError):
     status, code = 409, "run_not_active"
+
+
+class BodyTooLarge(HostError):
+    status, code = 413, "body_too_large"
 
 
 class QueueFull(HostError):

@@ -19,6 +19,10 @@ __all__ = ["DEFAULT_PORT", "SHUTDOWN_RUNS_WAIT_SECONDS", "Host", "HostSettings",
 
 #: The seed's port.
 DEFAULT_PORT = 7860
+#: Host-wide cap on a request body; a tool's own file inputs' max_size_mb can lower it per route.
+DEFAULT_MAX_BODY_MB = 100.0
+#: A background job's handle answers this long after the job ended; then it is history only.
+DEFAULT_JOB_TTL_SECONDS = 24 * 3600
 #: At shutdown, after the tools are stopped, how long runs get to write their final record.
 SHUTDOWN_RUNS_WAIT_SECONDS = 3.0
 
@@ -46,6 +50,14 @@ class HostSettings(BaseModel):
     sync: bool = False
     warm_cap: int = Field(default=DEFAULT_WARM_CAP, ge=1)
     queue_limit: int = Field(default=DEFAULT_QUEUE_LIMIT, ge=1)
+    token: str | None = None
+    """Required as a bearer token on every request but /healthz (always set beyond loopback)."""
+    token_given: bool = True
+    """False when the host generated the token (it is printed once at start-up)."""
+    allowed_hosts: list[str] = []
+    """Host-header names accepted besides loopback and the bound address."""
+    max_body_mb: float = Field(default=DEFAULT_MAX_BODY_MB, gt=0)
+    job_ttl_seconds: int = Field(default=DEFAULT_JOB_TTL_SECONDS, ge=1)
 
     @property
     def clean_prefix(self) -> str:

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import TextIO
 
 import uvicorn
+from fastapi import FastAPI
 
 from pixie_host.api import create_app
 from pixie_host.host import Host, HostSettings
@@ -150,7 +151,15 @@ def _json_event(out: TextIO) -> Callable[[JSONObject], None]:
     return write
 
 
-def serve(host: Host, *, as_json: bool, open_browser: bool, log_level: str = "warning") -> None:
+def serve(
+    host: Host,
+    *,
+    as_json: bool,
+    open_browser: bool,
+    configure: Callable[[FastAPI], None] | None = None,
+    extra: JSONObject | None = None,
+    log_level: str = "warning",
+) -> None:
     """Bind, announce and serve until SIGTERM/SIGINT; the tools are stopped before this returns.
 
     Raises:
@@ -159,7 +168,11 @@ def serve(host: Host, *, as_json: bool, open_browser: bool, log_level: str = "wa
     settings = host.settings
     sock = bind(settings.host, settings.port)
     port = int(sock.getsockname()[1])
-    start = startup_object(host, port)
+    start = {**startup_object(host, port), **(extra or {})}
+    if host.settings.token is not None and not host.settings.token_given:
+        # Printed once, here: nothing else ever shows it.
+        sys.stderr.write(f"access token (send as `Authorization: Bearer <token>`): {host.settings.token}\n")
+        sys.stderr.flush()
     if as_json:
         sys.stdout.write(json.dumps(start) + "\n")
         sys.stdout.flush()
@@ -170,8 +183,11 @@ def serve(host: Host, *, as_json: bool, open_browser: bool, log_level: str = "wa
         for problem in start["problems"]:
             sys.stderr.write(f"warning: {problem}\n")
         host.events.subscribe(_human_event(sys.stderr))
+    app = create_app(host)
+    if configure is not None:
+        configure(app)
     config = uvicorn.Config(
-        create_app(host),
+        app,
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

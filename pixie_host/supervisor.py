@@ -184,6 +184,23 @@ class Supervisor:
             slot = self._slots[entry.id] = ToolSlot(entry)
         return slot
 
+    async def remove(self, tool_id: str) -> ToolSlot | None:
+        """Stop supervising a tool whose folder is no longer served: its process is stopped, and a run that
+        still holds the slot cannot start another one (the slot's entry becomes one that will not load)."""
+        slot = self._slots.pop(tool_id, None)
+        if slot is None:
+            return None
+        old = slot.entry
+        slot.entry = ToolEntry(id=old.id, folder=old.folder, manifest=None, error="it is no longer served by this host")
+        if slot.idle_timer is not None:
+            slot.idle_timer.cancel()
+            slot.idle_timer = None
+        if slot.spawn is not None and not slot.spawn.done():
+            # A start already past its checks would bring a process up after the stop below: let it finish first.
+            await asyncio.wait({slot.spawn})
+        await self.stop(slot, "removed")
+        return slot
+
     @property
     def slots(self) -> list[ToolSlot]:
         return list(self._slots.values())

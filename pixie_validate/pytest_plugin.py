@@ -70,6 +70,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "pixie_tool(path): the tool folder the pixie_tool fixture starts")
+    # Registered here too: without pytest-xdist (a tool's own venv) the mark would warn as unknown.
+    config.addinivalue_line("markers", "xdist_group(name): conformance items of one tool share a worker")
     if config.getoption("pixie_conformance"):
         config.pluginmanager.register(ConformancePlugin(config), "pixie-conformance")
 

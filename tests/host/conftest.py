@@ -205,3 +205,43 @@ def hosts(tmp_path: Path) -> Iterator[Callable[..., HostProcess]]:
             if not pid_gone(pid):
                 os.killpg(pid, signal.SIGKILL)
                 raise AssertionError(f"tool process {pid} outlived its host")
+
+
+#: Set by .ci/run, which installs and starts Debian's PostgreSQL; else a local cluster is tried.
+POSTGRES_ENV = "PIXIE_TEST_POSTGRES_URL"
+
+
+def _local_postgres() -> str | None:
+    """Start Debian's PostgreSQL cluster (as root) and make a database for the tests, or None."""
+    if shutil.which("pg_lsclusters") is None or os.geteuid() != 0:
+        return None
+    listing = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
+    fields = listing.stdout.split()
+    if len(fields) < 2:
+        return None
+    version, cluster = fields[0], fields[1]
+    subprocess.run(["pg_ctlcluster", version, cluster, "start"], capture_output=True)
+    sql = (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pixie') THEN "
+        "CREATE ROLE pixie LOGIN PASSWORD 'pixie'; END IF; END $$;"
+    )
+
+    def psql(sql: str) -> subprocess.CompletedProcess[str]:
+        # SQL on stdin: through `su -c` a `$$` would be the shell's pid.
+        return subprocess.run(
+            ["su", "postgres", "-c", "psql -qtA"], input=sql, capture_output=True, text=True, cwd="/tmp"
+        )
+
+    if psql(sql).returncode != 0:
+        return None
+    if psql("SELECT 1 FROM pg_database WHERE datname = 'pixie_test'").stdout.strip() != "1":
+        psql("CREATE DATABASE pixie_test OWNER pixie")
+    return "postgresql+psycopg://pixie:pixie@127.0.0.1:5432/pixie_test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get(POSTGRES_ENV) or _local_postgres()
+    if not url:
+        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run installs and starts one)")
+    return url

@@ -128,11 +128,9 @@ def test_usage_errors_name_the_problem(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     not_tool = subprocess.run(pixie_command("run", str(EXAMPLES)), capture_output=True, text=True)
     assert not_tool.returncode == 2 and "pixie serve" in not_tool.stderr
-    remote = subprocess.run(
-        pixie_command("run", str(EXAMPLES / "compound-interest"), "--host", "0.0.0.0"), capture_output=True, text=True
-    )
-    assert remote.returncode == 2 and "token" in remote.stderr
-    assert "Traceback" not in missing.stderr + not_tool.stderr + remote.stderr
+    flags = subprocess.run(pixie_command("serve", str(EXAMPLES), "--inputs", "a"), capture_output=True, text=True)
+    assert flags.returncode == 2 and "pixie serve tool PATH" in flags.stderr
+    assert "Traceback" not in missing.stderr + not_tool.stderr + flags.stderr
     no_history = subprocess.run(pixie_command("runs", "--data-dir", str(tmp_path)), capture_output=True, text=True)
     assert no_history.returncode == 2 and "no run history" in no_history.stderr
 

@@ -112,7 +112,7 @@ def test_background_job_is_polled_to_done(hosts, tmp_path: Path) -> None:
     reply = host.run("probe", {"action": "sleep", "seconds": 0.5}, background="true")
     assert reply.status_code == 202
     handle = reply.json()
-    assert set(handle) == {"id", "job_url"} and handle["job_url"] == f"/jobs/{handle['id']}"
+    assert set(handle) == {"id", "job_url"} and handle["job_url"] == f"{host.url}/jobs/{handle['id']}"
     first = host.client.get(handle["job_url"]).json()
     assert first["id"] == handle["id"] and first["status"] in ("pending", "running")
     host.wait_status(handle["id"], "ok")

@@ -1,0 +1,1 @@
+{% include cookiecutter.shape ~ "/handler.py" -%}

@@ -1,0 +1,1 @@
+{% include cookiecutter.shape ~ "/test_tool.py" -%}
