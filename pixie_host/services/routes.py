@@ -193,7 +193,11 @@ async def _read_inputs(route: ResolvedRoute, request: Request) -> JSONObject:
             raise _unknown(extra, allowed)
         return {k: _coerce(allowed[k], v) for k, v in request.query_params.items()}
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+    # `curl -d '{...}'` labels JSON as a urlencoded form: a body that is a JSON object is read as one.
+    looks_json = (
+        content_type.startswith("application/x-www-form-urlencoded") and (await request.body()).lstrip()[:1] == b"{"
+    )
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")) and not looks_json:
         form = await request.form()
         try:
             inputs: JSONObject = {}

@@ -82,6 +82,10 @@ def test_a_toml_service_end_to_end(hosts, tmp_path: Path) -> None:
         row = conn.execute("SELECT run_id, principal, years, final_value FROM interest_runs").fetchone()
     assert row[0] == run_id and row[1:3] == (1000.0, 2.0) and row[3] == pytest.approx(body["final_value"])
 
+    # `curl -d '{...}'` sends JSON labelled as a form: it is still read as JSON.
+    curl_like = host.client.post("/interest", content=b'{"years": 1}',
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert curl_like.status_code == 200 and curl_like.json()["final_value"] > 0
     refused = host.client.post("/interest", json={"principal": 1000, "rate": 9})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "rate"]
     invalid = host.client.post("/interest", json={"years": 0})
@@ -274,3 +278,19 @@ def test_configs_merge_and_flags_override(hosts, tmp_path: Path) -> None:
         pixie_command("serve", "other", "--config", str(first), "--dry-run"), capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 2 and "no service 'other'" in missing.stderr and "services: s" in missing.stderr
+
+
+def test_the_readme_example_service_resolves(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        pixie_command("serve", "examples", "--config", str(EXAMPLES / "service.toml"), "--dry-run", "--json",
+                      "--data-dir", str(tmp_path)),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [r["label"] for r in report["routes"]] == [
+        "[compound-interest] POST /interest",
+        "[compound-interest] GET /interest",
+        "[artefact-writer] GET /chart.png",
+        "[streaming-story] POST /story",
+    ]
