@@ -31,6 +31,8 @@ __all__ = ["CANCEL_KILL_GRACE_SECONDS", "LocalProcessRunner", "ToolRunner"]
 CANCEL_KILL_GRACE_SECONDS = 0.3
 #: Poll interval while waiting for a dying process to be gone.
 SETTLE_POLL_SECONDS = 0.01
+#: How often the list of a tool's child processes is refreshed for the memory watch.
+CHILDREN_REFRESH_SECONDS = 1.0
 #: Output silent this long counts as finished (a traceback is written in one burst).
 QUIET_OUTPUT_SECONDS = 0.05
 
@@ -94,6 +96,8 @@ class LocalProcessRunner:
         self.process = ToolProcess(spec, log_file=log_file, on_exit=on_exit, log_filter=log_filter)
         self.connection = ToolConnection(spec.url, alive=lambda: self.process.alive)
         self._ps: psutil.Process | None = None
+        self._children: list[psutil.Process] = []
+        self._children_at = 0.0
 
     @property
     def alive(self) -> bool:
@@ -153,8 +157,14 @@ class LocalProcessRunner:
         try:
             if self._ps is None or self._ps.pid != pid:
                 self._ps = psutil.Process(pid)
+                self._children_at = 0.0
+            now = time.monotonic()
+            if now - self._children_at > CHILDREN_REFRESH_SECONDS:
+                # Listing children walks all of /proc; a process's own memory is one small read.
+                self._children = self._ps.children(recursive=True)
+                self._children_at = now
             total = self._ps.memory_info().rss
-            for child in self._ps.children(recursive=True):
+            for child in self._children:
                 with contextlib.suppress(psutil.Error):
                     total += child.memory_info().rss
             return int(total)

@@ -320,6 +320,7 @@ class ToolProcess:
             elapsed = time.monotonic() - self.started_at
             code = self.returncode
             if code is not None:
+                await asyncio.to_thread(self.join_output, 1.0)  # its last words, before they are reported
                 raise ToolStartError(
                     f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
                     returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip

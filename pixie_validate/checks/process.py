@@ -345,7 +345,7 @@ def _importtime(process: ToolProcess, entrypoint: str, timeout: float) -> tuple[
 )
 def cold_start(ctx: CheckContext) -> Iterator[Finding]:
     """What it checks: the time from spawn to the first `/healthz` 200 (measured by check 6) against the cold-start
-    budget: 10 s unless `--cold-start` (or `cold_start_budget` in `[tool.pixie.validate]`) says
+    budget: 10 s unless `cold_start_budget` in the tool's `[tool.pixie.validate]` says
     otherwise. Over budget, the validator re-imports the entrypoint under
     `python -X importtime` (as a module, so it does not serve) and names the five slowest
     top-level imports, plus the time spent in the entrypoint's own top-level code.
