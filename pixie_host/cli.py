@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from pixie_host.catalog import Catalog, discover
 from pixie_host.host import DEFAULT_MAX_BODY_MB, DEFAULT_PORT, HostSettings, is_loopback
+from pixie_host.mcp.cli import mcp_command
 from pixie_host.scaffold import new_command
 from pixie_host.security import new_token
 from pixie_host.store import RunStore, database_path, default_data_dir
@@ -428,6 +429,7 @@ def logs_command(
 
 # Commands in their own modules register here, one line each.
 app.command("new")(new_command)
+app.command("mcp")(mcp_command)
 # (end of command registrations)
 
 
