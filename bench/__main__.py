@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import sdk_vs_plain, validate_time
+from bench import host_proxy, mcp_call, sdk_vs_plain, validate_time
 from bench._common import progress, write_result
 
 #: Every benchmark by name, in the order ``python -m bench`` runs them.
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     sdk_vs_plain.NAME: lambda profile: sdk_vs_plain.run(sdk_vs_plain.Params(profile=profile)),
     validate_time.NAME: lambda profile: validate_time.run(),
+    host_proxy.NAME: lambda profile: host_proxy.run(),
+    mcp_call.NAME: lambda profile: mcp_call.run(),
 }
 
 

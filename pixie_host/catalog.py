@@ -10,10 +10,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pixie_sdk.errors import ManifestError, PixieError
-from pixie_sdk.manifest import ToolManifest, load_manifest
+from pixie_sdk.manifest import ToolManifest, iter_tool_folders, load_manifest
 from pixie_sdk.run_input import RunInput, build_run_input_model, input_errors
 from pixie_sdk.types import JSON, JSONObject
-from pixie_validate.context import iter_tool_folders
 from pixie_validate.launcher import read_dotenv
 
 __all__ = ["MIN_SECRET_CHARS", "Catalog", "Secrets", "ToolEntry", "discover", "load_entry"]

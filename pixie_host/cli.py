@@ -21,7 +21,6 @@ from pixie_host.mcp.cli import mcp_command
 from pixie_host.scaffold import new_command
 from pixie_host.security import new_token
 from pixie_host.store import RunStore, database_path, default_data_dir
-from pixie_validate.cli import validate_command
 from pixie_validate.findings import ExitCode
 
 __all__ = ["app", "main"]
@@ -38,7 +37,20 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-app.command("validate", help="Check a tool against the contract (same as pixie-validate).")(validate_command)
+
+
+@app.command(
+    "validate",
+    help="Check a tool against the contract (same as pixie-validate; `pixie validate --help` lists its options).",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def validate_passthrough(ctx: typer.Context) -> None:
+    """``pixie-validate`` itself, imported only when asked for: the host never carries the validator's imports."""
+    from pixie_validate.cli import app as validate_app
+
+    validate_app(args=list(ctx.args), prog_name="pixie validate")
+
 
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1; beyond loopback a token is needed).")
@@ -135,36 +147,25 @@ def _launch(
     service: Any = None,
     routes: list[Any] | None = None,
 ) -> None:
+    wants_open = c.open_browser if c.open_browser is not None else (single and sys.stdout.isatty() and not c.as_json)
+    if not c.dry_run:
+        from pixie_host.serving import exec_serving
+
+        dumped = None if service is None else service.model_dump(mode="json")
+        exec_serving(settings.model_dump_json(), as_json=c.as_json, open_browser=wants_open, service=dumped)
     from pixie_host.host import Host
-    from pixie_host.server import AddressInUse, dry_run_report, serve
+    from pixie_host.server import dry_run_report
 
     instance = Host(settings, catalog)
-    if c.dry_run:
-        report = dry_run_report(instance)
-        instance.store.close()
-        if service is not None:
-            from pixie_host.services import route_summary
-
-            report["service"] = service.name
-            report["routes"] = [route_summary(r) for r in routes or []]
-        _print_dry_run(report, c.as_json)
-        raise typer.Exit(0 if report["ok"] else int(ExitCode.CHECKS_FAILED))
-    configure = None
-    extra: dict[str, Any] = {}
+    report = dry_run_report(instance)
+    instance.store.close()
     if service is not None:
-        from pixie_host.services import mount_service
+        from pixie_host.services import route_summary
 
-        def configure(app: Any) -> None:
-            mount_service(app, instance, service, routes or [])
-
-        extra = {"service": service.name, "routes": len(routes or [])}
-    wants_open = c.open_browser if c.open_browser is not None else (single and sys.stdout.isatty() and not c.as_json)
-    try:
-        serve(instance, as_json=c.as_json, open_browser=wants_open, configure=configure, extra=extra)
-    except AddressInUse as exc:
-        instance.store.close()
-        sys.stderr.write(json.dumps(exc.body()) + "\n")
-        raise typer.Exit(int(ExitCode.ADDRESS_IN_USE)) from None
+        report["service"] = service.name
+        report["routes"] = [route_summary(r) for r in routes or []]
+    _print_dry_run(report, c.as_json)
+    raise typer.Exit(0 if report["ok"] else int(ExitCode.CHECKS_FAILED))
 
 
 def _print_dry_run(report: dict[str, Any], as_json: bool) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
+import logging
+import sys
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,12 +20,18 @@ from pixie_host.supervisor import DEFAULT_QUEUE_LIMIT, DEFAULT_WARM_CAP, Supervi
 
 __all__ = ["DEFAULT_PORT", "SHUTDOWN_RUNS_WAIT_SECONDS", "Host", "HostSettings", "is_loopback"]
 
+_log = logging.getLogger("pixie.host")
+
 #: The seed's port.
 DEFAULT_PORT = 7860
 #: Host-wide cap on a request body; a tool's own file inputs' max_size_mb can lower it per route.
 DEFAULT_MAX_BODY_MB = 100.0
 #: A background job's handle answers this long after the job ended; then it is history only.
 DEFAULT_JOB_TTL_SECONDS = 24 * 3600
+#: The validator's checks that read files only (check 20 needs check 6, which spawns the tool).
+STATIC_CHECKS = (1, 2, 3, 4, 5)
+#: Static checks of many tools take seconds; past this the validator is stuck.
+STATIC_VALIDATION_TIMEOUT_SECONDS = 120.0
 #: At shutdown, after the tools are stopped, how long runs get to write their final record.
 SHUTDOWN_RUNS_WAIT_SECONDS = 3.0
 
@@ -91,34 +100,51 @@ class Host:
         # Runs a previous host left running died with it: say so before anything new is recorded.
         self.interrupted_at_start = await asyncio.to_thread(self.store.mark_interrupted)
         await self.supervisor.start()
-        self._validation = asyncio.create_task(asyncio.to_thread(self._validate_static), name="pixie-validate")
+        self._validation = asyncio.create_task(self._validate_static(), name="pixie-validate")
 
-    def _validate_static(self) -> None:
-        """The validator's static checks (nothing spawned) for every tool, as each tool's last validation."""
-        from pixie_validate.api import validate
-        from pixie_validate.checks import REGISTRY
-        from pixie_validate.context import ValidateOptions
+    async def _validate_static(self) -> None:
+        """The validator's static checks for every tool, recorded as each tool's last validation.
 
-        static = [str(spec.number) for spec in REGISTRY if spec.kind == "static"]
-        for entry in list(self.catalog):
-            if self.supervisor.closing:
-                return
-            try:
-                report = validate(entry.folder, ValidateOptions(select=static))
-            except Exception as exc:  # the validator failing must not take the host down
-                self.store.record_validation(entry.id, False, {"error": f"{type(exc).__name__}: {exc}"})
+        In a child process: the validator's imports would stay in the host's memory for good, and
+        nothing here may spawn a tool (checks 1-5 read files only; check 20 needs a running tool).
+        """
+        folders = {str(e.folder): e for e in self.catalog}
+        if not folders:
+            return
+        select = [arg for n in STATIC_CHECKS for arg in ("--select", str(n))]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pixie_validate", *folders, *select, "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), STATIC_VALIDATION_TIMEOUT_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            proc.kill()
+            await proc.wait()
+            raise
+        try:
+            document = json.loads(out)
+            reports = document.get("reports", [document])  # one tool: the report itself
+        except ValueError:
+            _log.warning("static validation gave no report (status %s)", proc.returncode)
+            return
+        for report in reports:
+            entry = folders.get(str(report.get("tool_path")))
+            if entry is None:
                 continue
-            failed = [f"{c.number:02d}-{c.name}" for c in report.checks if c.status == "fail"]
-            warned = [f"{c.number:02d}-{c.name}" for c in report.checks if c.status == "warn"]
-            summary = {"overall": report.overall, "counts": report.counts, "failed": failed, "warned": warned,
-                       "scope": "static"}  # fmt: skip
-            self.store.record_validation(entry.id, report.overall != "fail", summary)
+            checks = report.get("checks", [])
+            failed = [f"{c['number']:02d}-{c['name']}" for c in checks if c.get("status") == "fail"]
+            warned = [f"{c['number']:02d}-{c['name']}" for c in checks if c.get("status") == "warn"]
+            summary = {"overall": report.get("overall"), "counts": report.get("counts", {}), "failed": failed,
+                       "warned": warned, "scope": "static"}  # fmt: skip
+            await self.store.arecord_validation(entry.id, report.get("overall") != "fail", summary)
 
     async def stop(self) -> None:
         await self.supervisor.shutdown()
         if self._validation is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._validation), SHUTDOWN_RUNS_WAIT_SECONDS)
+            self._validation.cancel()
+            with contextlib.suppress(BaseException):
+                await self._validation
         pending = self.runs.pending_tasks()
         if pending:
             for task in pending:

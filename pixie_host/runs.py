@@ -109,6 +109,7 @@ class RunService:
         self.events = events
         self._live: dict[str, LiveRun] = {}
         self._since_prune: dict[str, int] = {}
+        self._made_dirs: set[str] = set()
 
     # --- entry points -----------------------------------------------------------------------------------------
 
@@ -221,9 +222,15 @@ class RunService:
             self._record_refusal(entry, run_id, inputs, source, now, "invalid_inputs", problems)
             raise InvalidInputs(problems, run_id=run_id)
         self.supervisor.check_queue(slot)
-        artefacts = self.supervisor.artefacts_root / entry.id / run_id
-        os.makedirs(artefacts.parent, mode=0o700, exist_ok=True)
-        os.mkdir(artefacts, 0o700)
+        parent = self.supervisor.artefacts_root / entry.id
+        if entry.id not in self._made_dirs:
+            os.makedirs(parent, mode=0o700, exist_ok=True)
+            self._made_dirs.add(entry.id)
+        artefacts = parent / run_id
+        try:
+            os.mkdir(artefacts, 0o700)
+        except FileNotFoundError:  # the tool's folder was removed under a running host
+            os.makedirs(artefacts, mode=0o700)
         self.store.insert_later(
             RunRecord(
                 id=run_id,
@@ -237,7 +244,7 @@ class RunService:
         )
         live = LiveRun(run_id, entry.id, slot)
         self._live[run_id] = live
-        live.task = asyncio.ensure_future(self._execute(live, entry, inputs, artefacts, now))
+        live.task = asyncio.ensure_future(self._execute(live, entry, inputs, artefacts, now, secrets))
         live.task.add_done_callback(lambda _t: self._live.pop(run_id, None))
         return live
 
@@ -262,12 +269,11 @@ class RunService:
     # --- executing --------------------------------------------------------------------------------------------
 
     async def _execute(
-        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: Path, queued: float
+        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: Path, queued: float, secrets: Secrets
     ) -> JSONObject:
         slot = live.slot
         manifest = entry.manifest
         assert manifest is not None
-        secrets = entry.secrets()
         started = time.time()
         reached = False
         outcome: _Outcome

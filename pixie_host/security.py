@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["TOKEN_COOKIE", "AccessGuard", "AccessPolicy", "new_token"]
+__all__ = ["TOKEN_COOKIE", "ASGIApp", "AccessGuard", "AccessPolicy", "Receive", "Scope", "Send", "new_token"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

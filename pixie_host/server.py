@@ -6,7 +6,11 @@ The start-up object and lifecycle events are the ``--json`` surface of contract 
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import errno
+import gc
 import json
 import socket
 import sys
@@ -30,6 +34,8 @@ __all__ = ["AddressInUse", "bind", "dry_run_report", "serve", "startup_object"]
 GRACEFUL_SHUTDOWN_SECONDS = 1
 #: Pending connections the kernel queues before the host accepts them.
 LISTEN_BACKLOG = 2048
+#: Lifecycle events reach stdout/stderr within this; a burst of runs shares one write.
+EVENT_FLUSH_INTERVAL_SECONDS = 0.05
 
 
 class AddressInUse(Exception):
@@ -47,6 +53,20 @@ class _HostServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+
+
+def _release_startup_garbage() -> None:
+    """Hand the heap that imports used and freed back to the system (glibc keeps it otherwise).
+
+    Imports build and drop many temporary objects (pydantic schemas, SQLAlchemy constructs); an idle
+    host would carry that garbage for its whole life.
+    """
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -130,25 +150,52 @@ def dry_run_report(host: Host) -> JSONObject:
     }
 
 
-def _human_event(out: TextIO) -> Callable[[JSONObject], None]:
-    def write(event: JSONObject) -> None:
-        extra = {k: v for k, v in event.items() if k not in ("event", "tool", "ts", "stderr_tail", "argv")}
-        detail = " ".join(f"{k}={v}" for k, v in extra.items() if v is not None)
-        out.write(f"[{event['tool']}] {event['event']} {detail}\n".rstrip() + "\n")
-        out.flush()
-
-    return write
+def _human_line(event: JSONObject) -> str:
+    extra = {k: v for k, v in event.items() if k not in ("event", "tool", "ts", "stderr_tail", "argv")}
+    detail = " ".join(f"{k}={v}" for k, v in extra.items() if v is not None)
+    return f"[{event['tool']}] {event['event']} {detail}".rstrip() + "\n"
 
 
-def _json_event(out: TextIO) -> Callable[[JSONObject], None]:
-    lock = threading.Lock()
+def _json_line(event: JSONObject) -> str:
+    return json.dumps(event, default=str) + "\n"
 
-    def write(event: JSONObject) -> None:
-        with lock:
-            out.write(json.dumps(event, default=str) + "\n")
-            out.flush()
 
-    return write
+class EventWriter:
+    """Lifecycle events buffered and written by the event loop a few times a second, in one write each.
+
+    A terminal or pipe write per event would cost more than the run's whole proxy hop, and a writer
+    thread would take the GIL from the loop on every wake-up.
+    """
+
+    def __init__(self, out: TextIO, render: Callable[[JSONObject], str]) -> None:
+        self._out = out
+        self._render = render
+        self._lines: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduled = False
+
+    def __call__(self, event: JSONObject) -> None:
+        self._lines.append(self._render(event))
+        if self._scheduled:
+            return
+        try:
+            loop = self._loop or asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()  # no loop (start-up, shutdown): write now
+            return
+        self._loop = loop
+        self._scheduled = True
+        loop.call_later(EVENT_FLUSH_INTERVAL_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if self._lines:
+            lines, self._lines = self._lines, []
+            self._out.write("".join(lines))
+            self._out.flush()
+
+    def close(self) -> None:
+        self.flush()
 
 
 def serve(
@@ -176,16 +223,19 @@ def serve(
     if as_json:
         sys.stdout.write(json.dumps(start) + "\n")
         sys.stdout.flush()
-        host.events.subscribe(_json_event(sys.stdout))
+        writer = EventWriter(sys.stdout, _json_line)
+        host.events.subscribe(writer)
     else:
         sys.stdout.write(f"Pixie host: {start['url']}  ({len(host.catalog)} tools; API docs at {start['docs_url']})\n")
         sys.stdout.flush()
         for problem in start["problems"]:
             sys.stderr.write(f"warning: {problem}\n")
-        host.events.subscribe(_human_event(sys.stderr))
+        writer = EventWriter(sys.stderr, _human_line)
+        host.events.subscribe(writer)
     app = create_app(host)
     if configure is not None:
         configure(app)
+    _release_startup_garbage()
     config = uvicorn.Config(
         app,
         log_level=log_level,
@@ -200,3 +250,4 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+        writer.close()

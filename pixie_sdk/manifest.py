@@ -12,6 +12,7 @@ import datetime
 import difflib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ __all__ = [
     "SecretSpec",
     "ToolManifest",
     "check_coherence",
+    "iter_tool_folders",
     "load_manifest",
     "manifest_path",
     "parse_manifest",
@@ -314,3 +316,11 @@ def _dotted(loc: tuple[Any, ...]) -> str:
                 continue
             out += f".{part}" if out else str(part)
     return out
+
+
+def iter_tool_folders(path: Path) -> Iterator[Path]:
+    """``path`` itself when it is a tool folder, else each sub-folder holding a tool.json (sorted)."""
+    if (path / "tool.json").exists() or not path.is_dir():
+        yield path
+        return
+    yield from sorted(p for p in path.iterdir() if p.is_dir() and (p / "tool.json").exists())

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import tempfile
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from pixie_sdk.manifest import ToolManifest
+from pixie_sdk.manifest import ToolManifest, iter_tool_folders
 from pixie_validate.client import ContractClient, Exchange
 from pixie_validate.findings import Finding, Severity
 from pixie_validate.launcher import DEFAULT_READY_DEADLINE_SECONDS, Interpreter, ToolProcess
@@ -163,11 +162,3 @@ class CheckContext:
 
     def output_tail(self, limit: int = 4000) -> str:
         return self.process.output.text(limit) if self.process else ""
-
-
-def iter_tool_folders(path: Path) -> Iterator[Path]:
-    """``path`` itself when it is a tool folder, else each sub-folder holding a tool.json (sorted)."""
-    if (path / "tool.json").exists() or not path.is_dir():
-        yield path
-        return
-    yield from sorted(p for p in path.iterdir() if p.is_dir() and (p / "tool.json").exists())

@@ -21,13 +21,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict
 
 from pixie_sdk.contract import ENV_ARTEFACTS_ROOT, ENV_PARENT_PID, ENV_TOOL_ID, LOOPBACK_HOST, ROUTE_HEALTHZ
 from pixie_sdk.manifest import ToolManifest
-from pixie_validate.client import shared_ssl_context
 from pixie_validate.errors import ToolStartError
 
 __all__ = [
@@ -286,6 +284,10 @@ class ToolProcess:
         assert self.started_at is not None, "start() first"
         interval = FIRST_POLL_SECONDS
         url = self.url + ROUTE_HEALTHZ
+        import httpx  # here: the host polls with wait_ready_async and never needs httpx
+
+        from pixie_validate.client import shared_ssl_context
+
         with httpx.Client(timeout=HEALTH_REQUEST_TIMEOUT_SECONDS, verify=shared_ssl_context()) as client:
             while True:
                 elapsed = time.monotonic() - self.started_at

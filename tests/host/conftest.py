@@ -91,6 +91,11 @@ class HostProcess:
                     raise AssertionError(f"no {name} event for {tool}; events: {self.events}\n{self.stderr()}")
                 self._cond.wait(left)
 
+    def wait_count(self, name: str, count: int, tool: str | None = None) -> list[dict[str, Any]]:
+        """Wait until ``count`` events named ``name`` have arrived (the host writes events in batches)."""
+        self.wait_event(name, tool, lambda e: len(self.named(name, tool)) >= count)
+        return self.named(name, tool)
+
     def named(self, name: str, tool: str | None = None) -> list[dict[str, Any]]:
         with self._cond:
             return [e for e in self.events if e["event"] == name and (tool is None or e["tool"] == tool)]

@@ -37,7 +37,7 @@ def test_a_sigkilled_host_leaves_no_tool_alive(hosts, tmp_path: Path) -> None:
     host = hosts([tools])
     assert host.run("sdk-tool").json()["status"] == "ok"
     assert host.run("foreign-tool", {"name": "x"}).json()["status"] == "ok"
-    pids = [e["pid"] for e in host.named("spawned")]
+    pids = [e["pid"] for e in host.wait_count("spawned", 2)]
     assert len(pids) == 2
     host.proc.send_signal(signal.SIGKILL)
     host.proc.wait(5)

@@ -77,7 +77,7 @@ def test_a_tool_that_cannot_start_enters_a_visible_crash_loop(hosts, tmp_path: P
     refused = host.run("probe").json()
     assert time.monotonic() - started < 1.0  # refused at once: no fourth spawn inside the back-off
     assert "crashed 3 times in a row" in refused["error"]["detail"]
-    assert len(host.named("spawned", "probe")) == 3
+    assert len(host.wait_count("spawned", 3, "probe")) == 3
 
 
 def test_cancel_of_a_stuck_run_kills_the_process(hosts, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ def test_a_run_is_proxied_recorded_and_listed(hosts, tmp_path: Path) -> None:
     assert [r["id"] for r in listed] == [result["run_id"]]
     assert host.client.get("/api/runs", params={"tool": "nope"}).json() == []
 
+    host.wait_event("run_finished")  # events reach stdout in batches, a moment after the reply
     events = [e["event"] for e in host.events]
     assert events[:4] == ["spawned", "ready", "run_started", "run_finished"]
     finished = host.named("run_finished")[0]

@@ -31,7 +31,7 @@ def test_a_streaming_run_is_relayed_in_canonical_form_and_replayed(hosts) -> Non
     assert "owls" in str(final["outputs"]["story"])  # type: ignore[index]
     assert final["outputs"]["story"] == "".join(str(e["value"]) for e in story)  # type: ignore[index]
 
-    run_id = host.named("run_finished")[0]["run_id"]
+    run_id = host.wait_event("run_finished")["run_id"]
     record = host.record(run_id)
     assert record["status"] == "ok" and record["outputs"] == final["outputs"]
     replayed = _sse(host.client.get(f"/api/runs/{run_id}/events").text)
