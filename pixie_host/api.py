@@ -30,6 +30,7 @@ from pixie_host.errors import HostError, InvalidRequest, NotFound, RunNotFound, 
 from pixie_host.host import Host
 from pixie_host.security import AccessGuard, AccessPolicy, ASGIApp, Receive, Scope, Send
 from pixie_host.store import RunRecord
+from pixie_host.toolclient import ToolUnreachable
 from pixie_sdk._jsonenc import dumps
 from pixie_sdk.stream import HEARTBEAT
 from pixie_sdk.types import JSON, JSONObject
@@ -313,6 +314,23 @@ def create_app(host: Host) -> FastAPI:
         # The log file spans restarts (the ring holds only the current process), already masked.
         text = await asyncio.to_thread(_tail, host.supervisor.log_file(tool_id), limit)
         return {"tool": tool_id, "state": slot.state.value, "text": text if text is not None else slot.output_tail()}
+
+    @api.get("/api/tools/{tool_id}/autocomplete/{endpoint:path}", tags=["tools"], responses=_ERRORS)
+    async def autocomplete(tool_id: str, endpoint: str, q: str = "") -> Response:
+        """Suggestions for an ``autocomplete`` input, from the tool (started if need be): ``[{value, label}]``."""
+        tool_summary(tool_id)
+        entry = host.catalog.get(tool_id)
+        slot = host.supervisor.slot(tool_id)
+        assert entry is not None and slot is not None
+        if entry.manifest is None or not entry.manifest.provides_autocomplete:
+            raise NotFound(f"{tool_id} does not provide autocomplete (`provides_autocomplete` in its tool.json)")
+        runner = await host.supervisor.ensure_ready(slot)
+        try:
+            return _json(await runner.suggest(endpoint, q))
+        except ToolUnreachable as exc:
+            raise NotFound(
+                f"{tool_id} gave no suggestions for {endpoint!r}: {entry.secrets().mask(str(exc))}"
+            ) from None
 
     @api.post(
         "/api/tools/{tool_id}/runs",

@@ -21,6 +21,7 @@ from pixie_host.toolclient import ToolConnection, ToolReply
 from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.runbody import RunRequest
 from pixie_sdk.stream import StreamEvent
+from pixie_sdk.types import JSON
 from pixie_validate.launcher import LaunchSpec, StopResult, ToolProcess
 
 __all__ = ["CANCEL_KILL_GRACE_SECONDS", "LocalProcessRunner", "ToolRunner"]
@@ -61,6 +62,10 @@ class ToolRunner(Protocol):
     def events(self, run_id: str, manifest: ToolManifest) -> AsyncIterator[StreamEvent]: ...
 
     async def cancel(self, run_id: str) -> bool: ...
+
+    async def suggest(self, endpoint: str, query: str) -> list[dict[str, JSON]]:
+        """Autocomplete suggestions from the tool (``provides_autocomplete``)."""
+        ...
 
     async def stop(self, grace_seconds: float) -> StopResult: ...
 
@@ -124,6 +129,9 @@ class LocalProcessRunner:
 
     async def cancel(self, run_id: str) -> bool:
         return await self.connection.cancel(run_id)
+
+    async def suggest(self, endpoint: str, query: str) -> list[dict[str, JSON]]:
+        return await self.connection.suggest(endpoint, query)
 
     async def stop(self, grace_seconds: float) -> StopResult:
         await self.connection.close()

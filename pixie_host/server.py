@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from pixie_host.api import create_app
 from pixie_host.host import Host, HostSettings
+from pixie_sdk.serve import listen_socket
 from pixie_sdk.types import JSONObject
 
 __all__ = ["AddressInUse", "bind", "dry_run_report", "serve", "startup_object"]
@@ -32,8 +33,6 @@ __all__ = ["AddressInUse", "bind", "dry_run_report", "serve", "startup_object"]
 #: On SIGTERM/SIGINT uvicorn lets open requests finish for this long before the tools are stopped:
 #: a person pressing Ctrl-C wants the host gone, and runs still going are recorded as interrupted.
 GRACEFUL_SHUTDOWN_SECONDS = 1
-#: Pending connections the kernel queues before the host accepts them.
-LISTEN_BACKLOG = 2048
 #: Lifecycle events reach stdout/stderr within this; a burst of runs shares one write.
 EVENT_FLUSH_INTERVAL_SECONDS = 0.05
 
@@ -70,25 +69,17 @@ def _release_startup_garbage() -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket with TCP_NODELAY (accepted sockets inherit it: ~40 ms per keep-alive request otherwise).
+    """The host's listening socket (TCP_NODELAY; the SDK's ``listen_socket``).
 
     Raises:
         AddressInUse: the port is taken.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
+        return listen_socket(host, port)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise AddressInUse(port) from None
         raise
-    sock.listen(LISTEN_BACKLOG)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _url(settings: HostSettings, port: int) -> str:

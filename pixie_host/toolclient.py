@@ -34,6 +34,8 @@ POOL_SIZE = 64
 KEEPALIVE_SECONDS = 4.0
 #: /cancel is a control message: a tool that cannot answer it this fast gets the kill path instead.
 CANCEL_TIMEOUT_SECONDS = 2.0
+#: Suggestions are typed-ahead: a slow answer is a stale one.
+SUGGEST_TIMEOUT_SECONDS = 5.0
 #: Connecting to a tool on loopback that is up takes well under a millisecond.
 CONNECT_TIMEOUT_SECONDS = 5.0
 #: Before resending on a fresh connection, how long the tool must stay alive to count as not crashed.
@@ -192,6 +194,33 @@ class ToolConnection:
                         yield event
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+
+    async def suggest(self, endpoint: str, query: str) -> list[dict[str, JSON]]:
+        """``GET /autocomplete/<endpoint>?q=`` as ``{value, label}`` items (strings and ``{"results"}`` accepted).
+
+        Raises:
+            ToolUnreachable: the tool did not answer with suggestions.
+        """
+        try:
+            async with self._client().get(
+                f"/autocomplete/{endpoint}",
+                params={"q": query},
+                timeout=aiohttp.ClientTimeout(total=SUGGEST_TIMEOUT_SECONDS),
+            ) as resp:
+                raw = await resp.read()
+                if resp.status >= 400:
+                    raise ToolUnreachable(read_error_body(resp.status, resp.content_type, raw).message())
+                body = _parse_json(raw, resp.content_type)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+        items = body.get("results") if isinstance(body, dict) else body
+        out: list[dict[str, JSON]] = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and "value" in item:
+                out.append({"value": item["value"], "label": item.get("label", str(item["value"]))})
+            elif isinstance(item, str | int | float):
+                out.append({"value": item, "label": str(item)})
+        return out
 
     async def cancel(self, run_id: str) -> bool:
         """POST ``/cancel``; True when the tool says it cancelled (a 204 counts), False otherwise."""

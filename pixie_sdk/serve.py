@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from pixie_sdk.contract import ENV_PARENT_PID, LOOPBACK_HOST
 
-__all__ = ["EXIT_ADDRESS_IN_USE", "serve"]
+__all__ = ["EXIT_ADDRESS_IN_USE", "listen_socket", "serve"]
 
 #: Exit status for a taken port: the kit's shared exit-code table says 4 for "address in use".
 EXIT_ADDRESS_IN_USE = 4
@@ -43,22 +43,37 @@ def _parse(argv: Sequence[str] | None, title: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+#: Pending connections the kernel queues before the server accepts them.
+LISTEN_BACKLOG = 2048
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for uvicorn's ``sockets=`` (IPv6 when ``host`` has a colon).
+
+    TCP_NODELAY is set on it because accepted sockets inherit it: without it a pre-bound socket
+    adds ~40 ms per keep-alive request. Raises ``OSError`` (EADDRINUSE for a taken port).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit this; without it a pre-bound socket adds ~40 ms per keep-alive request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((LOOPBACK_HOST, port))
-    except OSError as exc:
+        sock.bind((host, port))
+    except OSError:
         sock.close()
+        raise
+    sock.listen(LISTEN_BACKLOG)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind(port: int) -> socket.socket:
+    try:
+        return listen_socket(LOOPBACK_HOST, port)
+    except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             sys.stderr.write(f"error: port {port} is already in use on {LOOPBACK_HOST}; pick another with --port\n")
             raise SystemExit(EXIT_ADDRESS_IN_USE) from None
         raise
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _parent_alive(watched: int | None, original_ppid: int) -> bool:

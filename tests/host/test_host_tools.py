@@ -135,3 +135,16 @@ def test_tool_listing_shows_broken_tools(hosts, tmp_path: Path) -> None:
     assert isinstance(host.client.get("/api/tools/good").json()["manifest"], dict)
     with pytest.raises(httpx.HTTPStatusError):
         host.client.get("/api/tools/none").raise_for_status()
+
+
+def test_autocomplete_suggestions_come_from_the_tool(hosts) -> None:
+    host = hosts([EXAMPLES / "kitchen-sink", EXAMPLES / "compound-interest"])
+    reply = host.client.get("/api/tools/kitchen-sink/autocomplete/fruits", params={"q": "ap"})
+    assert reply.status_code == 200, reply.text
+    suggestions = reply.json()
+    assert suggestions and all(set(s) == {"value", "label"} for s in suggestions)
+    assert any("ap" in str(s["value"]).lower() for s in suggestions)
+    unknown = host.client.get("/api/tools/kitchen-sink/autocomplete/nope", params={"q": "x"})
+    assert unknown.status_code == 404 and "nope" in unknown.json()["detail"]
+    none = host.client.get("/api/tools/compound-interest/autocomplete/fruits")
+    assert none.status_code == 404 and "provides_autocomplete" in none.json()["detail"]
