@@ -17,6 +17,8 @@ from typing import Any
 __all__ = ["PAYLOAD_ENV", "exec_serving", "main"]
 
 PAYLOAD_ENV = "PIXIE_SERVE_PAYLOAD"
+#: How long a thread may hold the GIL while another waits for it (CPython's default is 5 ms).
+GIL_SWITCH_INTERVAL_SECONDS = 0.0002
 #: Exit statuses of the kit's shared table (pixie_validate.findings.ExitCode), without importing it.
 EXIT_USAGE = 2
 EXIT_ADDRESS_IN_USE = 4
@@ -36,6 +38,9 @@ def main() -> int:
     # uvicorn imports watchfiles (a 7 MB native module) for --reload only, and falls back when it is
     # missing; a host never reloads its own code, so it is kept out of the serving process.
     sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
+    # The run path hands the GIL back and forth with the store's writer thread on every syscall;
+    # at the default 5 ms switch interval the event loop can wait milliseconds to get it back.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
     raw = os.environ.pop(PAYLOAD_ENV, None)
     if raw is None:
         sys.stderr.write("pixie_host.serving is started by `pixie run` / `pixie serve`, not by hand\n")
