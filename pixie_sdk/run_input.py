@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import keyword
+import math
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -234,14 +235,40 @@ def _iso_date(value: str | None) -> dt.date | None:
         return None
 
 
+def _non_finite_path(value: Any, path: str = "") -> str | None:
+    """Where a NaN or Infinity sits inside a JSON-like value ("" for the value itself), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite_path(item, f"{path}/{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def _reject_non_finite(value: Any) -> Any:
+    where = _non_finite_path(value)
+    if where is not None:
+        # JSON has no NaN or Infinity: such a value could never be sent on, stored or replayed.
+        raise _fail("finite_number", f"Input holds NaN or Infinity{' at ' + where if where else ''}; JSON has neither")
+    return value
+
+
 def _json_schema_check(schema: dict[str, Any] | None) -> Any:
     if not schema:
-        return lambda value: value
+        return _reject_non_finite
     import jsonschema  # only tools with a json input pay for importing it
 
     validator = jsonschema.Draft202012Validator(schema)
 
     def check(value: Any) -> Any:
+        _reject_non_finite(value)
         try:
             error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.UnknownType) as exc:  # check 3 reports it
@@ -256,10 +283,15 @@ def _json_schema_check(schema: dict[str, Any] | None) -> Any:
 
 
 #: What a cell must be for a typed column (other column types are free text or anything).
+def _finite_number(value: Any) -> bool:
+    # JSON has no NaN or Infinity: a cell holding one could never be sent back or stored.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 _CELL_RULES: dict[str, tuple[str, Any]] = {
-    "number": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
-    "currency": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
-    "percent": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "number": ("a finite number", _finite_number),
+    "currency": ("a finite number", _finite_number),
+    "percent": ("a finite number", _finite_number),
     "boolean": ("true or false", lambda v: isinstance(v, bool)),
     "date": ("a date, YYYY-MM-DD", lambda v: isinstance(v, str) and bool(_DATE.match(v))),
 }
