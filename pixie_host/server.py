@@ -12,6 +12,7 @@ import ctypes.util
 import errno
 import gc
 import json
+import os
 import socket
 import sys
 import threading
@@ -33,6 +34,8 @@ __all__ = ["AddressInUse", "bind", "dry_run_report", "serve", "startup_object"]
 #: On SIGTERM/SIGINT uvicorn lets open requests finish for this long before the tools are stopped:
 #: a person pressing Ctrl-C wants the host gone, and runs still going are recorded as interrupted.
 GRACEFUL_SHUTDOWN_SECONDS = 1
+#: The browser is opened this long after the socket is bound, once uvicorn accepts connections.
+BROWSER_DELAY_SECONDS = 0.5
 #: Lifecycle events reach stdout/stderr within this; a burst of runs shares one write.
 EVENT_FLUSH_INTERVAL_SECONDS = 0.05
 
@@ -52,6 +55,14 @@ class _HostServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+
+
+def _has_display() -> bool:
+    """Whether a browser can open a window: without a display, Python's webbrowser falls back to
+    a text browser that would take over the terminal the host prints to."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _release_startup_garbage() -> None:
@@ -235,8 +246,8 @@ def serve(
         lifespan="on",
     )
     server = _HostServer(config)
-    if open_browser:
-        threading.Timer(0.5, lambda: webbrowser.open(str(start["url"]))).start()
+    if open_browser and _has_display():
+        threading.Timer(BROWSER_DELAY_SECONDS, lambda: webbrowser.open(str(start["url"]))).start()
     try:
         server.run(sockets=[sock])
     finally:
