@@ -386,6 +386,8 @@ class RunService:
         self._since_prune[entry.id] = count
 
     async def _reply_outcome(self, entry: ToolEntry, reply: ToolReply, runner: ToolRunner, slot: ToolSlot) -> _Outcome:
+        if reply.error is None:
+            return _Outcome("ok", outputs=self._outputs(entry, reply.body))
         if reply.status >= 500:
             await runner.quiet_output(ERROR_OUTPUT_WAIT_SECONDS)
         return self._from_reply(entry, reply, entry.secrets(), slot)

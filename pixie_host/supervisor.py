@@ -303,7 +303,9 @@ class Supervisor:
             ToolUnavailable: it cannot start, or it is waiting out a crash loop's back-off.
         """
         runner = slot.runner
-        if runner is not None and runner.alive and slot.state in (ToolState.READY, ToolState.BUSY):
+        # The state, not a waitpid per run: an exit moves the slot out of ready/busy (and a process
+        # that dies between this check and the call fails that call, as it would a moment later).
+        if runner is not None and slot.state in (ToolState.READY, ToolState.BUSY):
             return runner
         if slot.spawn is None or slot.spawn.done():
             slot.spawn = asyncio.ensure_future(self._spawn(slot))

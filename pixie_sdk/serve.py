@@ -30,9 +30,9 @@ EXIT_ADDRESS_IN_USE = 4
 PARENT_POLL_SECONDS = 0.1
 #: How long uvicorn may drain connections on SIGTERM; under the host's 5 s before SIGKILL.
 GRACEFUL_SHUTDOWN_SECONDS = 3
-#: After the parent died, how long a graceful stop may take before the process ends itself hard
-#: (nobody is left to read a reply, so there is little to wait for).
-ORPHAN_EXIT_DEADLINE_SECONDS = 0.3
+#: After the parent died, how long runs get to see their cancellation before the process ends itself
+#: hard: nobody is left to read a reply, so there is nothing to drain.
+ORPHAN_EXIT_DEADLINE_SECONDS = 0.05
 
 
 def _parse(argv: Sequence[str] | None, title: str) -> argparse.Namespace:

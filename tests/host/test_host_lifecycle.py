@@ -142,7 +142,9 @@ def test_sync_builds_the_tool_venv_with_uv(hosts, tmp_path: Path) -> None:
     for name in ("main.py", "tool.json", "pyproject.toml"):
         (folder / name).write_text((source / name).read_text())
     host = hosts([folder], "--sync")
-    result = host.run("stdlib-tool", {"text": "abc"}).json()
+    # The first run waits for `uv sync` to build the venv, which on a busy machine takes a while.
+    reply = host.client.post("/api/tools/stdlib-tool/runs", json={"inputs": {"text": "abc"}}, timeout=180)
+    result = reply.json()
     assert result["status"] == "ok", result
     assert result["outputs"]["reversed"] == "cba"
     argv = host.named("spawned")[0]["argv"]

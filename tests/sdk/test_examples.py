@@ -233,7 +233,14 @@ def test_tool_exits_when_its_parent_is_killed() -> None:
         parent.kill()  # the host dies without a chance to clean up
         parent.wait()
         killed = time.monotonic()
-        child.wait(timeout=ORPHAN_DEADLINE_SECONDS + 1)
+        # Gone, or a zombie: reaping an orphan is init's job, not the tool's, and can lag on a busy machine.
+        while time.monotonic() - killed <= ORPHAN_DEADLINE_SECONDS + 1:
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.01)
         assert time.monotonic() - killed <= ORPHAN_DEADLINE_SECONDS
     finally:
         parent.stdout.close()
