@@ -29,7 +29,7 @@ from pixie_host.catalog import ToolEntry
 from pixie_host.errors import HostError, InvalidRequest, NotFound, RunNotFound, ToolNotFound
 from pixie_host.host import Host
 from pixie_host.security import AccessGuard, AccessPolicy, ASGIApp, Receive, Scope, Send
-from pixie_host.store import RunRecord
+from pixie_host.store import RunRecord, artefact_file
 from pixie_host.toolclient import ToolUnreachable
 from pixie_sdk._jsonenc import dumps
 from pixie_sdk.stream import HEARTBEAT
@@ -466,9 +466,8 @@ def create_app(host: Host) -> FastAPI:
         record = await record_or_404(run_id)
         if not record.artefacts_dir:
             raise NotFound(f"run {run_id} has no artefacts")
-        base = Path(record.artefacts_dir).resolve()
-        target = (base / name).resolve()
-        if not target.is_relative_to(base) or target == base or not target.is_file():
+        target = artefact_file(record.artefacts_dir, name, private=True)
+        if target is None:
             raise NotFound(f"run {run_id} has no artefact {name!r}")
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         inline = media.startswith(INLINE_PREFIXES)

@@ -244,7 +244,7 @@ class RunService:
         )
         live = LiveRun(run_id, entry.id, slot)
         self._live[run_id] = live
-        live.task = asyncio.ensure_future(self._execute(live, entry, inputs, artefacts, now, secrets))
+        live.task = asyncio.ensure_future(self._execute(live, entry, inputs, artefacts, secrets))
         live.task.add_done_callback(lambda _t: self._live.pop(run_id, None))
         return live
 
@@ -269,7 +269,7 @@ class RunService:
     # --- executing --------------------------------------------------------------------------------------------
 
     async def _execute(
-        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: Path, queued: float, secrets: Secrets
+        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: Path, secrets: Secrets
     ) -> JSONObject:
         slot = live.slot
         manifest = entry.manifest
@@ -320,11 +320,9 @@ class RunService:
             outcome = _Outcome("error", error=_err("host_error", f"{type(exc).__name__}: {exc}"), healthy=False)
         finally:
             self.supervisor.release(slot, live.id)
-        return self._finish(live, entry, outcome, queued, started, reached)
+        return self._finish(live, entry, outcome, started, reached)
 
-    def _finish(
-        self, live: LiveRun, entry: ToolEntry, outcome: _Outcome, queued: float, started: float, reached: bool
-    ) -> JSONObject:
+    def _finish(self, live: LiveRun, entry: ToolEntry, outcome: _Outcome, started: float, reached: bool) -> JSONObject:
         slot = live.slot
         if self.supervisor.closing and not live.cancel_requested and outcome.status in ("cancelled", "error"):
             # The tool was told to stop because the host is stopping: the run did not fail on its own.
@@ -393,9 +391,8 @@ class RunService:
         return self._from_reply(entry, reply, entry.secrets(), slot)
 
     def _from_reply(self, entry: ToolEntry, reply: ToolReply, secrets: Secrets, slot: ToolSlot) -> _Outcome:
-        if reply.error is None:
-            return _Outcome("ok", outputs=self._outputs(entry, reply.body))
         envelope = reply.error
+        assert envelope is not None, "ok replies are read by _reply_outcome"
         if envelope.code == "cancelled":
             return _Outcome("cancelled", error=_err("cancelled", envelope.message(), reply.status))
         if reply.status == 422:

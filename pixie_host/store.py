@@ -35,6 +35,7 @@ from sqlalchemy.schema import CreateColumn
 from pixie_sdk._jsonenc import dumps
 
 __all__ = [
+    "artefact_file",
     "BUSY_TIMEOUT_MS",
     "MAX_LIST_LIMIT",
     "SCHEMA_VERSION",
@@ -334,6 +335,21 @@ def _prepare_record(record: RunRecord) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- paths
+
+
+def artefact_file(artefacts_dir: str | None, name: str, *, private: bool = False) -> Path | None:
+    """The file ``name`` inside a run's artefacts folder, or None (missing, a folder, or outside it).
+
+    Top-level names starting with ``_`` are the store's own files (spilled outputs and events):
+    None for them unless ``private``.
+    """
+    if not artefacts_dir or not name or (not private and name.split("/", 1)[0].startswith("_")):
+        return None
+    base = Path(artefacts_dir).resolve()
+    target = (base / name).resolve()
+    if not target.is_relative_to(base) or target == base or not target.is_file():
+        return None
+    return target
 
 
 def default_data_dir() -> Path:

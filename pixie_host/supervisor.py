@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pixie_host.catalog import Catalog, ToolEntry
 from pixie_host.errors import QueueFull, ToolUnavailable
@@ -527,9 +526,6 @@ class Supervisor:
                 if rss is not None and rss > limit * MIB and slot.runner is runner:
                     _log.warning("%s uses %.0f MiB, over its max_memory_mb %d: killed", slot.id, rss / MIB, limit)
                     self.kill(slot, "oom", f"killed: resident memory {rss / MIB:.0f} MiB over max_memory_mb {limit}")
-
-    def describe(self, slot: ToolSlot) -> dict[str, Any]:
-        return {"id": slot.id, **slot.snapshot()}
 
 
 def _find_uv() -> str | None:

@@ -86,9 +86,10 @@ def guess_mime(data: bytes, name: str | None = None) -> str:
     return _DEFAULT_MIME
 
 
-def encode_data_url(data: bytes, mime_type: str) -> str:
-    """``data:<mime>;base64,<data>``."""
-    return f"data:{mime_type};base64,{base64.b64encode(data).decode('ascii')}"
+def encode_data_url(data: bytes, mime_type: str, name: str | None = None) -> str:
+    """``data:<mime>[;name=<file name>];base64,<data>`` (``decode_file_value`` reads the name back)."""
+    label = f";name={urllib.parse.quote(name, safe='')}" if name else ""
+    return f"data:{mime_type}{label};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def parse_data_url(value: str) -> tuple[str, bytes, dict[str, str]] | None:

@@ -275,6 +275,20 @@ class ToolProcess:
             log.flush()
         return data[cut:]
 
+    def _raise_if_failed(self, deadline_seconds: float) -> None:
+        """The start-up has failed when the process exited or the deadline passed: raise, with the output."""
+        assert self.started_at is not None, "start() first"
+        elapsed = time.monotonic() - self.started_at
+        code = self.returncode
+        if code is not None:
+            raise ToolStartError(
+                f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
+                returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+        if elapsed > deadline_seconds:
+            raise ToolStartError(
+                f"no 200 from {ROUTE_HEALTHZ} within {deadline_seconds:g} s",
+                returncode=None, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+
     def wait_ready(self, deadline_seconds: float = DEFAULT_READY_DEADLINE_SECONDS) -> float:
         """Poll ``/healthz`` until it answers 200; return milliseconds since spawn.
 
@@ -290,17 +304,9 @@ class ToolProcess:
 
         with httpx.Client(timeout=HEALTH_REQUEST_TIMEOUT_SECONDS, verify=shared_ssl_context()) as client:
             while True:
-                elapsed = time.monotonic() - self.started_at
-                code = self.returncode
-                if code is not None:
+                if self.returncode is not None:
                     self._join_reader()
-                    raise ToolStartError(
-                        f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
-                        returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip
-                if elapsed > deadline_seconds:
-                    raise ToolStartError(
-                        f"no 200 from {ROUTE_HEALTHZ} within {deadline_seconds:g} s",
-                        returncode=None, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+                self._raise_if_failed(deadline_seconds)
                 try:
                     if client.get(url).status_code == 200:
                         self.ready_ms = (time.monotonic() - self.started_at) * 1000
@@ -319,17 +325,9 @@ class ToolProcess:
         assert self.started_at is not None, "start() first"
         request = f"GET {ROUTE_HEALTHZ} HTTP/1.1\r\nHost: {LOOPBACK_HOST}\r\nConnection: close\r\n\r\n".encode()
         while True:
-            elapsed = time.monotonic() - self.started_at
-            code = self.returncode
-            if code is not None:
+            if self.returncode is not None:
                 await asyncio.to_thread(self.join_output, 1.0)  # its last words, before they are reported
-                raise ToolStartError(
-                    f"the tool exited with status {code} after {elapsed:.1f} s, before answering {ROUTE_HEALTHZ}",
-                    returncode=code, output=self.output.text(), elapsed=elapsed)  # fmt: skip
-            if elapsed > deadline_seconds:
-                raise ToolStartError(
-                    f"no 200 from {ROUTE_HEALTHZ} within {deadline_seconds:g} s",
-                    returncode=None, output=self.output.text(), elapsed=elapsed)  # fmt: skip
+            self._raise_if_failed(deadline_seconds)
             if await _healthz_ok(self.spec.port, request):
                 self.ready_ms = (time.monotonic() - self.started_at) * 1000
                 return self.ready_ms

@@ -25,6 +25,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 from pixie_host.host import Host
+from pixie_host.store import artefact_file
 from pixie_sdk.files import parse_data_url
 from pixie_sdk.shapes import is_artefact_ref, unwrap_scalar
 from pixie_sdk.types import JSON
@@ -37,7 +38,6 @@ __all__ = [
     "SCHEME",
     "TEMPLATES",
     "ResourceRef",
-    "artefact_file",
     "artefact_uri",
     "media_part",
     "output_uri",
@@ -144,17 +144,6 @@ def _contents(uri: str, data: bytes, mime: str) -> types.TextResourceContents | 
         except UnicodeDecodeError:
             pass
     return types.BlobResourceContents(uri=uri, mime_type=mime, blob=base64.b64encode(data).decode("ascii"))
-
-
-def artefact_file(artefacts_dir: str | None, name: str) -> Path | None:
-    """The file ``name`` inside a run's artefacts folder, or None (missing, a folder, or outside it)."""
-    if not artefacts_dir or not name or name.split("/", 1)[0].startswith("_"):
-        return None  # names starting with _ at the top are the host's own files (spilled outputs)
-    base = Path(artefacts_dir).resolve()
-    target = (base / name).resolve()
-    if not target.is_relative_to(base) or target == base or not target.is_file():
-        return None
-    return target
 
 
 def _read_file(path: Path) -> bytes | None:

@@ -29,8 +29,9 @@ import mcp_types as types
 
 from pixie_host.catalog import ToolEntry
 from pixie_host.errors import HostError, InvalidInputs, InvalidRequest
-from pixie_host.mcp.resources import artefact_file, artefact_uri, media_part, output_uri
+from pixie_host.mcp.resources import artefact_uri, media_part, output_uri
 from pixie_host.mcp.summary import OUTPUT_NOUNS, summarise
+from pixie_host.store import artefact_file
 from pixie_sdk.envelope import describe_detail
 from pixie_sdk.output_specs import OutputSpec
 from pixie_sdk.shapes import is_artefact_ref, presentation

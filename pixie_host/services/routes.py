@@ -26,6 +26,7 @@ from pixie_host.errors import BodyTooLarge, InvalidRequest, NotFound, QueueFull
 from pixie_host.host import Host
 from pixie_host.services.config import ConfigError, RouteConfig, ServiceConfig
 from pixie_host.services.export import SqlExporter
+from pixie_host.store import artefact_file
 from pixie_sdk._jsonenc import dumps
 from pixie_sdk.files import encode_data_url, parse_data_url
 from pixie_sdk.input_specs import InputSpec
@@ -219,10 +220,7 @@ async def _read_inputs(route: ResolvedRoute, request: Request) -> JSONObject:
                         )
                     data = await value.read()
                     mime = value.content_type or "application/octet-stream"
-                    url = encode_data_url(data, mime)
-                    if value.filename:
-                        url = url.replace(";base64,", f";name={_quote(value.filename)};base64,", 1)
-                    inputs[key] = url
+                    inputs[key] = encode_data_url(data, mime, value.filename)
                 else:
                     inputs[key] = _coerce(spec, value)
             return inputs
@@ -239,12 +237,6 @@ async def _read_inputs(route: ResolvedRoute, request: Request) -> JSONObject:
     if extra:
         raise _unknown(extra, allowed)
     return body
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
 
 
 # --- replies ------------------------------------------------------------------------------------------------------
@@ -291,16 +283,14 @@ async def _file_reply(host: Host, route: ResolvedRoute, result: JSONObject) -> R
     if is_artefact_ref(value):
         assert isinstance(value, dict)
         record = await host.store.aget(str(result["run_id"]))
-        if record is not None and record.artefacts_dir:
-            base = Path(record.artefacts_dir).resolve()
-            target = (base / str(value["artefact"])).resolve()
-            if target.is_relative_to(base) and target.is_file():
-                return FileResponse(
-                    target,
-                    media_type=str(value.get("mime_type") or mime or "") or None,
-                    filename=filename or target.name,
-                    headers=headers,
-                )
+        target = artefact_file(record.artefacts_dir, str(value["artefact"]), private=True) if record else None
+        if target is not None:
+            return FileResponse(
+                target,
+                media_type=str(value.get("mime_type") or mime or "") or None,
+                filename=filename or target.name,
+                headers=headers,
+            )
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         return RedirectResponse(value, headers=headers)
     raise NotFound(f"the {key!r} output holds no file the host can send")
