@@ -147,6 +147,6 @@ def test_sync_builds_the_tool_venv_with_uv(hosts, tmp_path: Path) -> None:
     result = reply.json()
     assert result["status"] == "ok", result
     assert result["outputs"]["reversed"] == "cba"
-    argv = host.named("spawned")[0]["argv"]
+    argv = host.wait_event("spawned")["argv"]  # events reach stdout a moment after the reply
     assert argv[0] == str(folder / ".venv" / "bin" / "python")
     assert (folder / ".venv").is_dir()

@@ -83,6 +83,7 @@ def test_two_first_runs_share_one_spawn(hosts, tmp_path: Path) -> None:
         t.join()
     assert [r["status"] for r in results] == ["ok"] * 3
     assert len({r["outputs"]["pid"] for r in results}) == 1  # type: ignore[index]
+    host.wait_count("run_finished", 3)  # events reach stdout a moment after the replies
     assert len(host.named("spawned")) == 1
 
 

@@ -85,6 +85,7 @@ def test_a_foreign_tool_is_normalised(hosts, tmp_path: Path) -> None:
     assert "TypeError" in broken["error"]["stderr_tail"]
     again = host.run("foreign-tool", {"name": "Bo"}).json()
     assert again["status"] == "ok" and again["outputs"]["greeting"] == "Hello, Bo!"
+    host.wait_event("run_finished", where=lambda e: e.get("run_id") == again["run_id"])
     assert len(host.named("spawned")) == 1  # the same process served all three
 
 
