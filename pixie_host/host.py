@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pixie_host.artefacts import ArtefactFolders
 from pixie_host.catalog import Catalog
 from pixie_host.lifecycle import EventBus
 from pixie_host.runs import RunService
@@ -92,13 +93,16 @@ class Host:
             warm_cap=settings.warm_cap,
             queue_limit=settings.queue_limit,
         )
-        self.runs = RunService(self.catalog, self.supervisor, self.store, self.events)
+        self.folders = ArtefactFolders(self.supervisor.artefacts_root)
+        self.runs = RunService(self.catalog, self.supervisor, self.store, self.events, self.folders)
         self.interrupted_at_start = 0
         self._validation: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Runs a previous host left running died with it: say so before anything new is recorded.
         self.interrupted_at_start = await asyncio.to_thread(self.store.mark_interrupted)
+        # Before any run takes a folder: what no recorded run owns is left over from a killed host.
+        await asyncio.to_thread(lambda: self.folders.sweep(self.store.artefact_dirs()))
         await self.supervisor.start()
         self._validation = asyncio.create_task(self._validate_static(), name="pixie-validate")
 
@@ -152,4 +156,5 @@ class Host:
                     task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait(pending, timeout=SHUTDOWN_RUNS_WAIT_SECONDS)
+        self.folders.close()
         await asyncio.to_thread(self.store.close)

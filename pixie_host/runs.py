@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pixie_host.artefacts import ArtefactFolders
 from pixie_host.catalog import Catalog, Secrets, ToolEntry
 from pixie_host.errors import (
     InvalidInputs,
@@ -102,14 +102,16 @@ def _err(code: str, detail: JSON, status_code: int | None = None, **extra: JSON)
 class RunService:
     """Starts, tracks and records runs."""
 
-    def __init__(self, catalog: Catalog, supervisor: Supervisor, store: RunStore, events: EventBus) -> None:
+    def __init__(
+        self, catalog: Catalog, supervisor: Supervisor, store: RunStore, events: EventBus, folders: ArtefactFolders
+    ) -> None:
         self.catalog = catalog
         self.supervisor = supervisor
         self.store = store
         self.events = events
+        self.folders = folders
         self._live: dict[str, LiveRun] = {}
         self._since_prune: dict[str, int] = {}
-        self._made_dirs: set[str] = set()
 
     # --- entry points -----------------------------------------------------------------------------------------
 
@@ -206,7 +208,6 @@ class RunService:
             raise InvalidRequest(
                 [{"loc": ["body", "inputs"], "msg": "inputs must be an object of input key to value", "type": "dict"}]
             )
-        run_id = new_run_id()
         now = time.time()
         secrets = entry.secrets()
         if secrets.missing:
@@ -215,22 +216,14 @@ class RunService:
                 f"{tool_id} needs the secret {keys} and it is not set: add `{secrets.missing[0]}=...` to "
                 f"{entry.folder / '.env'}"
             )
-            self._record_refusal(entry, run_id, inputs, source, now, "secret_missing", message)
+            run_id = self._record_refusal(entry, inputs, source, now, "secret_missing", message)
             raise SecretMissing(message, run_id=run_id, keys=list(secrets.missing))
         problems = entry.check_inputs(inputs)
         if problems:
-            self._record_refusal(entry, run_id, inputs, source, now, "invalid_inputs", problems)
+            run_id = self._record_refusal(entry, inputs, source, now, "invalid_inputs", problems)
             raise InvalidInputs(problems, run_id=run_id)
         self.supervisor.check_queue(slot)
-        parent = self.supervisor.artefacts_root / entry.id
-        if entry.id not in self._made_dirs:
-            os.makedirs(parent, mode=0o700, exist_ok=True)
-            self._made_dirs.add(entry.id)
-        artefacts = parent / run_id
-        try:
-            os.mkdir(artefacts, 0o700)
-        except FileNotFoundError:  # the tool's folder was removed under a running host
-            os.makedirs(artefacts, mode=0o700)
+        run_id, artefacts = self.folders.take(entry.id)
         self.store.insert_later(
             RunRecord(
                 id=run_id,
@@ -249,9 +242,10 @@ class RunService:
         return live
 
     def _record_refusal(
-        self, entry: ToolEntry, run_id: str, inputs: JSONObject, source: str, now: float, code: str, detail: JSON
-    ) -> None:
+        self, entry: ToolEntry, inputs: JSONObject, source: str, now: float, code: str, detail: JSON
+    ) -> str:
         # A refused run is still a run the person asked for: it is recorded as failed, with why.
+        run_id = new_run_id()
         self.store.insert_later(
             RunRecord(
                 id=run_id,
@@ -265,6 +259,7 @@ class RunService:
                 duration_ms=0.0,
             )
         )
+        return run_id
 
     # --- executing --------------------------------------------------------------------------------------------
 
@@ -289,6 +284,8 @@ class RunService:
             request = build_run_request(
                 entry.with_defaults(inputs), run_id=live.id, artefacts_dir=artefacts, manifest=manifest
             )
+            # Runs once this task waits for the tool, its request already sent: the mkdir costs no latency then.
+            asyncio.get_running_loop().call_soon(self.folders.top_up, entry.id)
             try:
                 async with asyncio.timeout(manifest.max_runtime_seconds + RUN_DEADLINE_SLACK_SECONDS):
                     if entry.streaming:

@@ -334,6 +334,159 @@ def _prepare_record(record: RunRecord) -> dict[str, Any]:
     return values
 
 
+def _insert_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(values)
+    for name in _JSON_COLUMNS:
+        row[name] = _column_text(name, row[name], row["artefacts_dir"])
+    if row["inputs"] is None:
+        row["inputs"] = "{}"
+    return row
+
+
+def _update_row(conn: Connection, run_id: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The parameters of ``_update_statement(frozenset(values))`` for one run; None when there is nothing to set."""
+    if not values:
+        return None
+    row = dict(values)
+    big = [n for n in _SPILL_FILES if isinstance(row.get(n), bytes) and len(row[n]) > SPILL_BYTES]
+    artefacts_dir = row.get("artefacts_dir")
+    if big and "artefacts_dir" not in row:
+        found = conn.execute(sa.select(_runs.c.artefacts_dir).where(_runs.c.id == run_id)).first()
+        artefacts_dir = found[0] if found is not None else None
+    for name in _JSON_COLUMNS:
+        if name in row:
+            row[name] = _column_text(name, row[name], artefacts_dir)
+    if "inputs" in row and row["inputs"] is None:
+        row["inputs"] = "{}"
+    row[_RUN_ID_PARAM] = run_id
+    return row
+
+
+# Starred and live runs are neither kept-count nor deleted: only unstarred terminal runs age out.
+_DOOMED_RUNS = (
+    sa.select(_runs.c.id, _runs.c.artefacts_dir)
+    .where(
+        _runs.c.tool_id == sa.bindparam("tool_id"),
+        _runs.c.starred.is_(sa.false()),
+        _runs.c.status.in_(sorted(TERMINAL_STATUSES)),
+    )
+    .order_by(*_NEWEST_FIRST)
+    .offset(sa.bindparam("keep", type_=sa.Integer))
+)
+
+
+def _doomed_runs(conn: Connection, tool_id: str, keep: int) -> list[tuple[str, str | None]]:
+    """Delete a tool's runs beyond the newest ``keep`` (uncommitted); their ids and artefacts folders."""
+    doomed = [(row.id, row.artefacts_dir) for row in conn.execute(_DOOMED_RUNS, {"tool_id": tool_id, "keep": keep})]
+    ids = [run_id for run_id, _folder in doomed]
+    for start in range(0, len(ids), _DELETE_CHUNK):
+        conn.execute(_runs.delete().where(_runs.c.id.in_(ids[start : start + _DELETE_CHUNK])))
+    return doomed
+
+
+def _remove_folders(folders: list[str], db_path: Path) -> None:
+    for name in folders:
+        try:
+            os.rmdir(name)  # most runs write no artefacts: one syscall, and it cannot remove a folder with files
+        except FileNotFoundError:
+            continue
+        except OSError:
+            folder = Path(name)
+            # A bad row must never take the database (or a folder holding it) down with it.
+            if db_path.is_relative_to(folder.resolve()):
+                _log.warning("not removing %s: it holds the run database", folder)
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _artefact_dirs_work(conn: Connection) -> list[str]:
+    query = sa.select(_runs.c.artefacts_dir).where(_runs.c.artefacts_dir.is_not(None))
+    return [row[0] for row in conn.execute(query)]
+
+
+class _Batch:
+    """Fire-and-forget writes waiting for the store's worker, merged per run.
+
+    A run queued, started and finished within one gather becomes one INSERT; a tool pruned many
+    times, one prune (after the batch's writes, so it counts them).
+    """
+
+    def __init__(self) -> None:
+        self.inserts: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+        self.prunes: dict[str, int] = {}
+        # What updates added to a queued insert: if that insert fails (a duplicate id), they still apply.
+        self.merged: dict[str, dict[str, Any]] = {}
+
+    def insert(self, values: dict[str, Any]) -> None:
+        run_id = values["id"]
+        if run_id in self.inserts:  # as in the table: the same id twice, the second fails and the first stands
+            _log.error("run store: insert of run %s failed: that id is already queued", run_id)
+            return
+        self.inserts[run_id] = dict(values)
+        # An update queued before its run's insert found no row, as it would have written alone.
+        self.updates.pop(run_id, None)
+
+    def update(self, run_id: str, values: dict[str, Any]) -> None:
+        target = self.inserts.get(run_id)
+        if target is None:
+            self.updates.setdefault(run_id, {}).update(values)
+            return
+        target.update(values)
+        self.merged.setdefault(run_id, {}).update(values)
+
+    def prune(self, tool_id: str, keep: int) -> None:
+        self.prunes[tool_id] = keep
+
+    def write(self, conn: Connection) -> list[str]:
+        """All of it in the caller's transaction, one statement per kind of write; the folders to remove later."""
+        if self.inserts:
+            conn.execute(_INSERT_RUN, [_insert_row(v) for v in self.inserts.values()])
+        by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for run_id, values in self.updates.items():
+            row = _update_row(conn, run_id, values)
+            if row is not None:
+                by_columns.setdefault(frozenset(values), []).append(row)
+        for columns, rows in by_columns.items():
+            conn.execute(_update_statement(columns), rows)
+        return [
+            folder
+            for tool_id, keep in self.prunes.items()
+            for _id, folder in _doomed_runs(conn, tool_id, keep)
+            if folder
+        ]
+
+    def replay(self, conn: Connection) -> list[str]:
+        """After a failed ``write``: one transaction per write, so only the failing one is lost."""
+        folders: list[str] = []
+        for run_id, values in self.inserts.items():
+            if not self._replayed(conn, f"insert of run {run_id}", RunStore._insert_work(values)):
+                self.updates.setdefault(run_id, {}).update(self.merged.get(run_id, {}))
+        for run_id, values in self.updates.items():
+            self._replayed(conn, f"update of run {run_id}", RunStore._update_work(run_id, values))
+        for tool_id, keep in self.prunes.items():
+            try:
+                doomed = _doomed_runs(conn, tool_id, keep)
+                conn.commit()
+            except Exception:
+                conn.rollback()
+                _log.exception("run store: prune of %s failed", tool_id)
+            else:
+                folders += [folder for _id, folder in doomed if folder]
+        return folders
+
+    @staticmethod
+    def _replayed(conn: Connection, what: str, work: Callable[[Connection], None]) -> bool:
+        try:
+            work(conn)
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            _log.exception("run store: %s failed", what)
+            return False
+        return True
+
+
 # --------------------------------------------------------------------------- paths
 
 
@@ -399,12 +552,13 @@ class RunStore:
         self._engine = sa.create_engine(sa.URL.create("sqlite+pysqlite", database=str(self.path)), poolclass=NullPool)
         sa.event.listen(self._engine, "connect", _on_connect)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pixie-store")
-        self._pending: list[tuple[str, Callable[[Connection], Any]]] = []
+        self._pending = _Batch()
         self._pending_lock = threading.Lock()
         self._drain_scheduled = False
         self._conn: Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._db_path = self.path.resolve()
         try:
             self._submit_db(_migrate).result()
         except BaseException:
@@ -438,12 +592,11 @@ class RunStore:
 
         return self._submit(run)
 
-    def _later(self, what: str, prepare: Callable[[], Callable[[Connection], Any]]) -> None:
+    def _later(self, what: str, add: Callable[[_Batch], None]) -> None:
         # The hot path must never fail because history could not be written: log and carry on.
         try:
-            work = prepare()
             with self._pending_lock:
-                self._pending.append((what, work))
+                add(self._pending)
                 if self._drain_scheduled:
                     return
                 self._drain_scheduled = True
@@ -452,35 +605,25 @@ class RunStore:
             _log.exception("run store: %s failed", what)
 
     def _drain(self) -> None:
-        """Run every write queued so far in one transaction: a commit costs more than the writes themselves.
+        """Write every fire-and-forget write queued so far in one transaction: a commit costs more than the writes.
 
-        If one write fails, the batch is replayed a write at a time, so only that one is lost. A read
+        If the batch fails, it is replayed a run at a time, so only that run's write is lost. A read
         submitted after a write is queued behind this drain (or a later one), so it sees the write.
         """
         # Let the writes of the next few milliseconds join this batch: each wake of this thread takes the
         # GIL from the event loop, so fewer, larger batches cost the run path less.
         time.sleep(DRAIN_GATHER_SECONDS)
         with self._pending_lock:
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending, _Batch()
             self._drain_scheduled = False
-        if not batch:
-            return
         conn = self._connection()
         try:
-            for _what, work in batch:
-                work(conn)
+            folders = batch.write(conn)
             conn.commit()
-            return
         except Exception:
             conn.rollback()
-        # Something in the batch failed: replay it one write per transaction, so only that one is lost.
-        for what, work in batch:
-            try:
-                work(conn)
-                conn.commit()
-            except Exception:
-                conn.rollback()
-                _log.exception("run store: %s failed", what)
+            folders = batch.replay(conn)
+        _remove_folders(folders, self._db_path)
 
     def _close_connection(self) -> None:
         if self._conn is not None:
@@ -489,71 +632,33 @@ class RunStore:
 
     # ---- work (runs on the worker thread)
 
-    def _insert_work(self, values: dict[str, Any]) -> Callable[[Connection], None]:
+    @staticmethod
+    def _insert_work(values: dict[str, Any]) -> Callable[[Connection], None]:
         def work(conn: Connection) -> None:
-            row = dict(values)
-            for name in _JSON_COLUMNS:
-                row[name] = _column_text(name, row[name], row["artefacts_dir"])
-            if row["inputs"] is None:
-                row["inputs"] = "{}"
-            # Parameters at execution, not `.values(**row)`: the statement is then built and compiled once.
-            conn.execute(_INSERT_RUN, row)
+            conn.execute(_INSERT_RUN, _insert_row(values))
 
         return work
 
-    def _update_work(self, run_id: str, values: dict[str, Any]) -> Callable[[Connection], None]:
+    @staticmethod
+    def _update_work(run_id: str, values: dict[str, Any]) -> Callable[[Connection], None]:
         def work(conn: Connection) -> None:
-            if not values:
-                return
-            row = dict(values)
-            big = [n for n in _SPILL_FILES if isinstance(row.get(n), bytes) and len(row[n]) > SPILL_BYTES]
-            artefacts_dir = row.get("artefacts_dir")
-            if big and "artefacts_dir" not in row:
-                found = conn.execute(sa.select(_runs.c.artefacts_dir).where(_runs.c.id == run_id)).first()
-                artefacts_dir = found[0] if found is not None else None
-            for name in _JSON_COLUMNS:
-                if name in row:
-                    row[name] = _column_text(name, row[name], artefacts_dir)
-            if "inputs" in row and row["inputs"] is None:
-                row["inputs"] = "{}"
-            conn.execute(_update_statement(frozenset(row)), {**row, _RUN_ID_PARAM: run_id})
+            row = _update_row(conn, run_id, values)
+            if row is not None:
+                conn.execute(_update_statement(frozenset(values)), row)
 
         return work
 
-    def _prune_work(self, tool_id: str, keep: int) -> Callable[[Connection], list[str]]:
-        db_path = self.path.resolve()
-
-        def work(conn: Connection) -> list[str]:
-            # Starred and live runs are neither kept-count nor deleted: only unstarred terminal runs age out.
-            doomed = conn.execute(
-                sa.select(_runs.c.id, _runs.c.artefacts_dir)
-                .where(
-                    _runs.c.tool_id == tool_id,
-                    _runs.c.starred.is_(sa.false()),
-                    _runs.c.status.in_(sorted(TERMINAL_STATUSES)),
-                )
-                .order_by(*_NEWEST_FIRST)
-                .offset(keep)
-            ).all()
-            ids = [row.id for row in doomed]
-            for start in range(0, len(ids), _DELETE_CHUNK):
-                conn.execute(_runs.delete().where(_runs.c.id.in_(ids[start : start + _DELETE_CHUNK])))
-            # Files go only once the rows are surely gone: a failed commit leaves history intact.
+    def _prune(self, tool_id: str, keep: int) -> list[str]:
+        # Files go only once the rows are surely gone: a failed commit leaves history intact.
+        conn = self._connection()
+        try:
+            doomed = _doomed_runs(conn, tool_id, keep)
             conn.commit()
-            for row in doomed:
-                if row.artefacts_dir:
-                    folder = Path(row.artefacts_dir)
-                    # A bad row must never take the database (or a folder holding it) down with it.
-                    if db_path.is_relative_to(folder.resolve()):
-                        _log.warning("not removing %s: it holds the run database", folder)
-                        continue
-                    try:
-                        os.rmdir(folder)  # most runs write no artefacts: one syscall instead of a tree walk
-                    except OSError:
-                        shutil.rmtree(folder, ignore_errors=True)
-            return ids
-
-        return work
+        except BaseException:
+            conn.rollback()
+            raise
+        _remove_folders([folder for _id, folder in doomed if folder], self._db_path)
+        return [run_id for run_id, _folder in doomed]
 
     @staticmethod
     def _get_work(run_id: str) -> Callable[[Connection], RunRecord | None]:
@@ -653,6 +758,10 @@ class RunStore:
         """Star or unstar a run; False when there is no such run."""
         return self._submit_db(self._star_work(run_id, starred)).result()
 
+    def artefact_dirs(self) -> list[str]:
+        """Every recorded run's artefacts folder."""
+        return self._submit_db(_artefact_dirs_work).result()
+
     def mark_interrupted(self) -> int:
         """Close out runs a previous host left queued/running; call once at host start-up, before new runs."""
         return self._submit_db(self._mark_interrupted_work).result()
@@ -661,7 +770,7 @@ class RunStore:
         """Delete a tool's unstarred terminal runs beyond the newest ``keep`` (and their folders); the ids."""
         if keep < 0:
             raise ValueError(f"keep must not be negative, not {keep}")
-        return self._submit_db(self._prune_work(tool_id, keep)).result()
+        return self._submit(functools.partial(self._prune, tool_id, keep)).result()
 
     def record_validation(self, tool_id: str, ok: bool, summary: dict[str, Any]) -> None:
         """Remember a tool's latest validation result (replaces the previous one)."""
@@ -701,21 +810,29 @@ class RunStore:
 
     def insert_later(self, record: RunRecord) -> None:
         """``insert`` without waiting; failures are logged, never raised."""
-        self._later(f"insert of run {record.id}", lambda: self._insert_work(_prepare_record(record)))
+        try:
+            values = _prepare_record(record)
+        except Exception:
+            _log.exception("run store: insert of run %s failed", record.id)
+            return
+        self._later(f"insert of run {record.id}", lambda batch: batch.insert(values))
 
     def update_later(self, run_id: str, **fields: Any) -> None:
         """``update`` without waiting; values are serialised now, so the caller may keep mutating them."""
-        self._later(f"update of run {run_id}", lambda: self._update_work(run_id, _prepare_fields(fields)))
+        try:
+            values = _prepare_fields(fields)
+        except Exception:
+            _log.exception("run store: update of run %s failed", run_id)
+            return
+        self._later(f"update of run {run_id}", lambda batch: batch.update(run_id, values))
 
     def prune_later(self, tool_id: str, keep: int) -> None:
         """``prune`` without waiting; failures are logged, never raised."""
 
-        def prepare() -> Callable[[Connection], list[str]]:
-            if keep < 0:
-                raise ValueError(f"keep must not be negative, not {keep}")
-            return self._prune_work(tool_id, keep)
-
-        self._later(f"prune of {tool_id}", prepare)
+        if keep < 0:
+            _log.error("run store: prune of %s failed: keep must not be negative, not %d", tool_id, keep)
+            return
+        self._later(f"prune of {tool_id}", lambda batch: batch.prune(tool_id, keep))
 
     # ---- async API
 
@@ -755,7 +872,7 @@ class RunStore:
         """``prune`` for the event loop."""
         if keep < 0:
             raise ValueError(f"keep must not be negative, not {keep}")
-        return await self._await_write(self._submit_db(self._prune_work(tool_id, keep)))
+        return await self._await_write(self._submit(functools.partial(self._prune, tool_id, keep)))
 
     async def arecord_validation(self, tool_id: str, ok: bool, summary: dict[str, Any]) -> None:
         """``record_validation`` for the event loop."""

@@ -497,7 +497,8 @@ class Supervisor:
         if slot.state == ToolState.BUSY:
             slot.state = ToolState.READY
         manifest = slot.entry.manifest
-        if manifest is None or slot.pinned or not slot.alive or self._closing:
+        # The state, not a waitpid: an exit has already moved the slot out of ready.
+        if manifest is None or slot.pinned or slot.state is not ToolState.READY or self._closing:
             return
         assert self._loop is not None
         slot.idle_timer = self._loop.call_later(manifest.warm_keep_seconds, self._idle, slot)

@@ -1,7 +1,8 @@
 """The host's HTTP client to one tool process: ``/run``, ``/stream``, ``/cancel`` over kept connections.
 
-aiohttp's pooled client, not httpx: on this machine httpx alone costs more per request than the
-host's whole budget for a proxy hop (``../shared/research/perf-notes.md``). Every error body
+A JSON ``/run`` goes through the host's own ``ConnectionPool`` (httptools over asyncio), the rest
+through aiohttp's pooled client; never httpx, which on this machine alone costs more per request
+than the host's whole budget for a proxy hop (``../shared/research/perf-notes.md``). Every error body
 is read through the SDK's ``read_error_body`` so foreign tools' plain-text 500s become the
 envelope too, and a request written onto a kept connection the tool had already reset is
 sent again once, on a fresh connection (it never reached the tool).
@@ -18,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from pixie_host.pool import ConnectionDropped, ConnectionPool, HTTPReply
 from pixie_sdk._jsonenc import dumps
 from pixie_sdk.contract import ROUTE_CANCEL, ROUTE_RUN, ROUTE_STREAM
 from pixie_sdk.envelope import ErrorEnvelope, read_error_body
@@ -83,6 +85,7 @@ class ToolConnection:
         self.base_url = base_url
         self._alive = alive
         self._session: aiohttp.ClientSession | None = None
+        self._pool: ConnectionPool | None = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -99,6 +102,9 @@ class ToolConnection:
         return self._session
 
     async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -118,6 +124,8 @@ class ToolConnection:
         Raises:
             ToolUnreachable: the connection failed or dropped before any reply.
         """
+        if not request.multipart:
+            return await self._run_json(request)
         ctx = SimpleNamespace(reused=False)
         try:
             return await self._post_run(self._client(), request, ctx)
@@ -143,6 +151,28 @@ class ToolConnection:
             raise ToolUnreachable(str(exc) or type(exc).__name__) from None
         finally:
             await fresh.close()
+        reply.retried = True
+        return reply
+
+    async def _run_json(self, request: RunRequest) -> ToolReply:
+        if self._pool is None:
+            self._pool = ConnectionPool(self.base_url, size=POOL_SIZE, reusable=_reusable)
+        body, headers = dumps(request.body), request.headers
+        try:
+            return _reply(await self._pool.post(ROUTE_RUN, body, headers))
+        except OSError as exc:
+            dropped = exc if isinstance(exc, ConnectionDropped) else None
+            # As in run(): only a request that died on a kept connection, unread, with the tool
+            # still alive a moment later, is sent again.
+            if dropped is None or dropped.replied or not dropped.reused or not self._alive():
+                raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+            await asyncio.sleep(STALE_CHECK_SECONDS)
+            if not self._alive():
+                raise ToolUnreachable(str(exc)) from None
+        try:
+            reply = _reply(await self._pool.post(ROUTE_RUN, body, headers, fresh=True))
+        except OSError as exc:
+            raise ToolUnreachable(str(exc) or type(exc).__name__) from None
         reply.retried = True
         return reply
 
@@ -236,6 +266,17 @@ class ToolConnection:
                 return not (isinstance(body, dict) and body.get("cancelled") is False)
         except (aiohttp.ClientError, TimeoutError):
             return False
+
+
+def _reusable(reply: HTTPReply) -> bool:
+    # A bare-text error is a crashed handler in a foreign tool; its connection is suspect.
+    return reply.status < 400 or reply.content_type.endswith("json")
+
+
+def _reply(reply: HTTPReply) -> ToolReply:
+    if reply.status < 400:
+        return ToolReply(reply.status, _parse_json(reply.body, reply.content_type), None)
+    return ToolReply(reply.status, None, read_error_body(reply.status, reply.content_type, reply.body))
 
 
 def _parse_json(raw: bytes, content_type: str) -> JSON:

@@ -56,8 +56,11 @@ def test_the_data_dir_survives_a_killed_host(hosts, tmp_path: Path) -> None:
     host.wait_status(running, "running")
     host.proc.send_signal(signal.SIGKILL)
     host.proc.wait(5)
+    left = {f.name for f in (data / "artefacts" / "probe").iterdir()}
+    assert {done, starred, running} < left  # and the folders made ready for runs that never came
 
     again = hosts([folder], data_dir=data)
+    assert {f.name for f in (data / "artefacts" / "probe").iterdir()} == {done, starred, running}
     assert again.record(done)["status"] == "ok"
     assert again.record(starred)["starred"] is True
     interrupted = again.record(running)
@@ -73,6 +76,8 @@ def test_runs_in_flight_at_shutdown_are_recorded_interrupted(hosts, tmp_path: Pa
     running = host.start_run("probe", {"action": "sleep", "seconds": 60})
     host.wait_status(running, "running")
     assert host.stop(signal.SIGINT) == 0
+    # A clean stop leaves only the folders of recorded runs (none made ahead and unused).
+    assert [f.name for f in (data / "artefacts" / "probe").iterdir()] == [running]
     again = hosts([folder], data_dir=data)
     assert again.record(running)["status"] == "interrupted"
 

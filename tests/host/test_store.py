@@ -345,6 +345,22 @@ def test_fire_and_forget_failures_are_logged_not_raised(store: RunStore, caplog:
     assert store.get(record.id) == record
 
 
+def test_a_failing_write_in_a_batch_loses_only_itself(store: RunStore, caplog: pytest.LogCaptureFixture) -> None:
+    existing = _run(status="ok")
+    store.insert(existing)
+    fresh = _run(status="queued")
+    with caplog.at_level(logging.ERROR, logger="pixie.host.store"):
+        store.insert_later(existing)  # duplicate id: the batch's one INSERT fails, then each run is replayed alone
+        store.insert_later(fresh)
+        store.update_later(fresh.id, status="ok", finished_at=5.0)
+        store.update_later(existing.id, stderr_tail="later")
+        store.flush()
+    assert [r.getMessage() for r in caplog.records] == [f"run store: insert of run {existing.id} failed"]
+    got = store.get(fresh.id)
+    assert got is not None and (got.status, got.finished_at) == ("ok", 5.0)
+    assert store.get(existing.id).stderr_tail == "later"  # type: ignore[union-attr]
+
+
 def test_prune_later(store: RunStore, tmp_path: Path) -> None:
     folder = tmp_path / "a"
     folder.mkdir()

@@ -1,0 +1,50 @@
+"""Run folders made ahead: fresh, private, one per run, and nothing left behind."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from pixie_host.artefacts import ArtefactFolders
+
+
+def test_every_run_gets_its_own_fresh_private_folder_named_after_it(tmp_path: Path) -> None:
+    folders = ArtefactFolders(tmp_path / "artefacts", ahead=2)
+    taken = [folders.take("echo")]  # nothing ready yet: made on the spot (the tool's folder too)
+    folders.top_up("echo")
+    folders.top_up("echo")
+    folders.top_up("echo")  # already two ahead: no third
+    assert len(list((tmp_path / "artefacts" / "echo").iterdir())) == 3
+    taken += [folders.take("echo"), folders.take("echo"), folders.take("echo")]
+    ids = [run_id for run_id, _folder in taken]
+    assert len(set(ids)) == 4
+    for run_id, folder in taken:
+        assert folder == tmp_path / "artefacts" / "echo" / run_id
+        assert folder.is_dir() and not any(folder.iterdir())
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_close_removes_the_ready_folders_nobody_took(tmp_path: Path) -> None:
+    folders = ArtefactFolders(tmp_path, ahead=3)
+    _run_id, used = folders.take("echo")
+    (used / "out.txt").write_text("kept")
+    for _ in range(3):
+        folders.top_up("echo")
+    folders.close()
+    assert list((tmp_path / "echo").iterdir()) == [used]
+    assert (used / "out.txt").read_text() == "kept"
+
+
+def test_sweep_removes_what_no_recorded_run_owns(tmp_path: Path) -> None:
+    root = tmp_path / "artefacts"
+    owned = root / "echo" / "run-1"
+    orphan = root / "echo" / "run-2"
+    for folder in (owned, orphan):
+        folder.mkdir(parents=True)
+        (folder / "file.bin").write_bytes(b"x")
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    (root / "echo" / "link").symlink_to(elsewhere)  # a link is never followed, nor removed
+    assert ArtefactFolders(root).sweep([str(owned)]) == 1
+    assert owned.is_dir() and not orphan.exists() and elsewhere.is_dir()
+    assert ArtefactFolders(tmp_path / "missing").sweep([]) == 0
