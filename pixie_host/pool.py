@@ -1,11 +1,11 @@
-"""Kept-alive HTTP/1.1 connections to one tool, for the one request on the host's hot path: ``POST /run``.
+"""Kept-alive HTTP/1.1 connections to one tool, for the host's requests with a whole reply.
 
 Each connection is an asyncio protocol with httptools' response parser (the C parser uvicorn
 uses): a request is one ``write`` of head and body, a reply is parsed as it arrives, and the
 connection goes back to the pool when the tool keeps it alive. Measured against aiohttp's
-pooled client on the same tool, this spends about a third of the CPU per request
-(``bench/host_proxy.py``); everything off the hot path (``/stream``, ``/cancel``, multipart
-bodies) still goes through aiohttp.
+pooled client on the same tool, this spends about a third of the CPU per request; ``/run``
+(JSON), ``/cancel`` and ``/autocomplete`` use it. A streamed reply (``/stream``) and a multipart
+body still go through aiohttp.
 """
 
 from __future__ import annotations
@@ -167,14 +167,22 @@ class ConnectionPool:
         self._slots = asyncio.Semaphore(size)
         self._closed = False
 
-    async def post(self, path: str, body: bytes, headers: Mapping[str, str], *, fresh: bool = False) -> HTTPReply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        *,
+        fresh: bool = False,
+    ) -> HTTPReply:
         """Send one request and read its whole reply; ``fresh`` skips the kept connections.
 
         Raises:
             ConnectionDropped: the connection closed before the whole reply.
             OSError: no connection could be made (the tool is not listening).
         """
-        head = self._head("POST", path, headers, len(body))
+        head = self._head(method, path, headers or {}, len(body))
         async with self._slots:
             conn = None if fresh else self._take()
             if conn is None:

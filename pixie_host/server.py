@@ -244,6 +244,8 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
+        # Nothing here speaks WebSocket (the UI streams over SSE): spare the websockets import.
+        ws="none",
     )
     server = _HostServer(config)
     if open_browser and _has_display():

@@ -15,9 +15,8 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from pixie_host.pool import ConnectionDropped, ConnectionPool, HTTPReply
 from pixie_sdk._jsonenc import dumps
@@ -27,6 +26,9 @@ from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.runbody import MULTIPART_PAYLOAD_FIELD, RunRequest
 from pixie_sdk.stream import SSEDecoder, StreamEvent, read_frame
 from pixie_sdk.types import JSON
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["StreamUnavailable", "ToolConnection", "ToolReply", "ToolUnreachable"]
 
@@ -72,8 +74,16 @@ async def _on_reuse(_session: Any, ctx: SimpleNamespace, _params: Any) -> None:
         ctx.trace_request_ctx.reused = True
 
 
+def _aiohttp() -> Any:
+    # Imported on first use: only streamed runs and multipart bodies need it, and an idle host
+    # would otherwise carry its ~9 MB for good.
+    import aiohttp
+
+    return aiohttp
+
+
 def _trace_config() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
+    trace: aiohttp.TraceConfig = _aiohttp().TraceConfig()
     trace.on_connection_reuseconn.append(_on_reuse)
     return trace
 
@@ -88,6 +98,7 @@ class ToolConnection:
         self._pool: ConnectionPool | None = None
 
     def _client(self) -> aiohttp.ClientSession:
+        aiohttp = _aiohttp()
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=POOL_SIZE, keepalive_timeout=KEEPALIVE_SECONDS, enable_cleanup_closed=False
@@ -112,7 +123,7 @@ class ToolConnection:
     def _payload(self, request: RunRequest) -> tuple[Any, dict[str, str]]:
         if not request.multipart:
             return dumps(request.body), {**_JSON_HEADERS, **request.headers}
-        form = aiohttp.FormData()
+        form = _aiohttp().FormData()
         form.add_field(MULTIPART_PAYLOAD_FIELD, dumps(request.body).decode(), content_type="application/json")
         for part in request.files:
             form.add_field(part.field, part.data, filename=part.filename, content_type=part.mime_type)
@@ -126,6 +137,7 @@ class ToolConnection:
         """
         if not request.multipart:
             return await self._run_json(request)
+        aiohttp = _aiohttp()
         ctx = SimpleNamespace(reused=False)
         try:
             return await self._post_run(self._client(), request, ctx)
@@ -154,12 +166,16 @@ class ToolConnection:
         reply.retried = True
         return reply
 
-    async def _run_json(self, request: RunRequest) -> ToolReply:
+    def _kept(self) -> ConnectionPool:
         if self._pool is None:
             self._pool = ConnectionPool(self.base_url, size=POOL_SIZE, reusable=_reusable)
-        body, headers = dumps(request.body), request.headers
+        return self._pool
+
+    async def _run_json(self, request: RunRequest) -> ToolReply:
+        pool = self._kept()
+        body, headers = dumps(request.body), {**_JSON_HEADERS, **request.headers}
         try:
-            return _reply(await self._pool.post(ROUTE_RUN, body, headers))
+            return _reply(await pool.request("POST", ROUTE_RUN, body, headers))
         except OSError as exc:
             dropped = exc if isinstance(exc, ConnectionDropped) else None
             # As in run(): only a request that died on a kept connection, unread, with the tool
@@ -170,7 +186,7 @@ class ToolConnection:
             if not self._alive():
                 raise ToolUnreachable(str(exc)) from None
         try:
-            reply = _reply(await self._pool.post(ROUTE_RUN, body, headers, fresh=True))
+            reply = _reply(await pool.request("POST", ROUTE_RUN, body, headers, fresh=True))
         except OSError as exc:
             raise ToolUnreachable(str(exc) or type(exc).__name__) from None
         reply.retried = True
@@ -179,6 +195,7 @@ class ToolConnection:
     async def _post_run(
         self, session: aiohttp.ClientSession, request: RunRequest, ctx: SimpleNamespace | None
     ) -> ToolReply:
+        aiohttp = _aiohttp()
         data, headers = self._payload(request)
         try:
             async with session.post(ROUTE_RUN, data=data, headers=headers, trace_request_ctx=ctx) as resp:
@@ -205,6 +222,7 @@ class ToolConnection:
             StreamUnavailable: ``/stream`` answered 404 or 405 (no stream for this run).
             ToolUnreachable: the connection dropped.
         """
+        aiohttp = _aiohttp()
         decoder = SSEDecoder()
         try:
             async with self._client().get(ROUTE_STREAM, params={"run_id": run_id}) as resp:
@@ -231,18 +249,15 @@ class ToolConnection:
         Raises:
             ToolUnreachable: the tool did not answer with suggestions.
         """
+        path = f"/autocomplete/{quote(endpoint)}?{urlencode({'q': query})}"
         try:
-            async with self._client().get(
-                f"/autocomplete/{endpoint}",
-                params={"q": query},
-                timeout=aiohttp.ClientTimeout(total=SUGGEST_TIMEOUT_SECONDS),
-            ) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    raise ToolUnreachable(read_error_body(resp.status, resp.content_type, raw).message())
-                body = _parse_json(raw, resp.content_type)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with asyncio.timeout(SUGGEST_TIMEOUT_SECONDS):
+                reply = await self._kept().request("GET", path)
+        except (OSError, TimeoutError) as exc:
             raise ToolUnreachable(str(exc) or type(exc).__name__) from None
+        if reply.status >= 400:
+            raise ToolUnreachable(read_error_body(reply.status, reply.content_type, reply.body).message())
+        body = _parse_json(reply.body, reply.content_type)
         items = body.get("results") if isinstance(body, dict) else body
         out: list[dict[str, JSON]] = []
         for item in items if isinstance(items, list) else []:
@@ -253,19 +268,21 @@ class ToolConnection:
         return out
 
     async def cancel(self, run_id: str) -> bool:
-        """POST ``/cancel``; True when the tool says it cancelled (a 204 counts), False otherwise."""
+        """POST ``/cancel``; True when the tool says it cancelled (a 204 counts), False otherwise.
+
+        Sent on an idle kept connection or a new one, never queued behind the run it cancels.
+        """
         try:
-            async with self._client().post(
-                ROUTE_CANCEL, params={"run_id": run_id}, timeout=aiohttp.ClientTimeout(total=CANCEL_TIMEOUT_SECONDS)
-            ) as resp:
-                if resp.status == 204:
-                    return True
-                if resp.status >= 400:
-                    return False
-                body = _parse_json(await resp.read(), resp.content_type)
-                return not (isinstance(body, dict) and body.get("cancelled") is False)
-        except (aiohttp.ClientError, TimeoutError):
+            async with asyncio.timeout(CANCEL_TIMEOUT_SECONDS):
+                reply = await self._kept().request("POST", f"{ROUTE_CANCEL}?{urlencode({'run_id': run_id})}")
+        except (OSError, TimeoutError):
             return False
+        if reply.status == 204:
+            return True
+        if reply.status >= 400:
+            return False
+        body = _parse_json(reply.body, reply.content_type)
+        return not (isinstance(body, dict) and body.get("cancelled") is False)
 
 
 def _reusable(reply: HTTPReply) -> bool:

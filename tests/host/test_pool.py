@@ -61,7 +61,9 @@ def test_a_kept_connection_carries_every_request() -> None:
         async with _server(_echo_forever) as (url, accepted):
             pool = ConnectionPool(url)
             for i in range(5):
-                reply = await pool.post("/run", b'{"i": %d}' % i, {"Content-Type": "application/json", "X-A": "b"})
+                reply = await pool.request(
+                    "POST", "/run", b'{"i": %d}' % i, {"Content-Type": "application/json", "X-A": "b"}
+                )
                 assert (reply.status, reply.content_type, reply.body) == (200, "application/json", b'{"i": %d}' % i)
             assert accepted == [0]
             pool.close()
@@ -79,7 +81,7 @@ def test_concurrent_requests_open_more_connections_up_to_the_limit() -> None:
     async def main() -> None:
         async with _server(slow) as (url, accepted):
             pool = ConnectionPool(url, size=2)
-            replies = await asyncio.gather(*(pool.post("/run", b"%d" % i, {}) for i in range(6)))
+            replies = await asyncio.gather(*(pool.request("POST", "/run", b"%d" % i, {}) for i in range(6)))
             assert [r.body for r in replies] == [b"%d" % i for i in range(6)]
             assert len(accepted) == 2  # four requests waited for a connection to come back
             pool.close()
@@ -101,12 +103,12 @@ def test_chunked_and_read_until_close_bodies() -> None:
     async def main() -> None:
         async with _server(chunked) as (url, accepted):
             pool = ConnectionPool(url)
-            first = await pool.post("/run", b"{}", {})
+            first = await pool.request("POST", "/run", b"{}", {})
             assert (first.status, first.content_type, first.body) == (200, "text/plain", b"abcdefg")
-            second = await pool.post("/run", b"{}", {})
+            second = await pool.request("POST", "/run", b"{}", {})
             assert (second.status, second.body) == (500, b"Internal Server Error")
             assert accepted == [0]
-            third = await pool.post("/run", b"{}", {})  # the body ended with the connection: a new one
+            third = await pool.request("POST", "/run", b"{}", {})  # the body ended with the connection: a new one
             assert third.status == 500 and accepted == [0, 1]
             pool.close()
 
@@ -127,12 +129,12 @@ def test_a_dropped_connection_says_whether_it_was_reused_and_whether_the_tool_an
     async def main() -> None:
         async with _server(flaky) as (url, _accepted):
             pool = ConnectionPool(url)
-            assert (await pool.post("/run", b"{}", {})).status == 200
+            assert (await pool.request("POST", "/run", b"{}", {})).status == 200
             with pytest.raises(ConnectionDropped) as unread:
-                await pool.post("/run", b"{}", {})
+                await pool.request("POST", "/run", b"{}", {})
             assert unread.value.reused and not unread.value.replied
             with pytest.raises(ConnectionDropped) as partial:
-                await pool.post("/run", b"{}", {}, fresh=True)
+                await pool.request("POST", "/run", b"{}", {}, fresh=True)
             assert not partial.value.reused and partial.value.replied
             pool.close()
 
@@ -152,8 +154,8 @@ def test_a_cancelled_request_never_hands_its_late_reply_to_the_next() -> None:
             pool = ConnectionPool(url)
             with pytest.raises(TimeoutError):
                 async with asyncio.timeout(0.05):
-                    await pool.post("/run", b"slow", {})
-            assert (await pool.post("/run", b"next", {})).body == b"next"
+                    await pool.request("POST", "/run", b"slow", {})
+            assert (await pool.request("POST", "/run", b"next", {})).body == b"next"
             assert len(accepted) == 2
             pool.close()
 
@@ -164,15 +166,15 @@ def test_idle_connections_age_out_and_bad_input_is_refused() -> None:
     async def main() -> None:
         async with _server(_echo_forever) as (url, accepted):
             pool = ConnectionPool(url, keepalive_seconds=0.05)
-            await pool.post("/run", b"1", {})
+            await pool.request("POST", "/run", b"1", {})
             await asyncio.sleep(0.1)
-            await pool.post("/run", b"2", {})
+            await pool.request("POST", "/run", b"2", {})
             assert len(accepted) == 2
             with pytest.raises(ValueError, match="line break"):
-                await pool.post("/run", b"3", {"X-Evil": "a\r\nInjected: yes"})
+                await pool.request("POST", "/run", b"3", {"X-Evil": "a\r\nInjected: yes"})
             pool.close()
         with pytest.raises(OSError):
-            await ConnectionPool(url).post("/run", b"{}", {})  # nobody listens any more
+            await ConnectionPool(url).request("POST", "/run", b"{}")  # nobody listens any more
         with pytest.raises(ValueError, match="host:port"):
             ConnectionPool("https://example.org")
 
