@@ -94,6 +94,7 @@ class Host:
             queue_limit=settings.queue_limit,
         )
         self.folders = ArtefactFolders(self.supervisor.artefacts_root)
+        self.store.recycle_folder = self.folders.recycle
         self.runs = RunService(self.catalog, self.supervisor, self.store, self.events, self.folders)
         self.interrupted_at_start = 0
         self._validation: asyncio.Task[None] | None = None
@@ -156,5 +157,5 @@ class Host:
                     task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.wait(pending, timeout=SHUTDOWN_RUNS_WAIT_SECONDS)
-        self.folders.close()
         await asyncio.to_thread(self.store.close)
+        self.folders.close()  # after the store's last prunes, which may hand it folders

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -168,8 +169,7 @@ class LocalProcessRunner:
                 self._children_at = 0.0
             now = time.monotonic()
             if now - self._children_at > CHILDREN_REFRESH_SECONDS:
-                # Listing children walks all of /proc; a process's own memory is one small read.
-                self._children = self._ps.children(recursive=True)
+                self._children = _descendants(self._ps)
                 self._children_at = now
             total = self._ps.memory_info().rss
             for child in self._children:
@@ -178,3 +178,42 @@ class LocalProcessRunner:
             return int(total)
         except psutil.Error:
             return None
+
+
+def _child_pids(pid: int) -> list[int] | None:
+    """Direct children from ``/proc/<pid>/task/*/children``; None where the kernel has no such files."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    pids: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                pids += map(int, f.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{task}"):
+                continue  # the thread ended meanwhile
+            return None
+        except OSError:
+            continue
+    return pids
+
+
+def _descendants(process: psutil.Process) -> list[psutil.Process]:
+    """The process's children, grandchildren...
+
+    Read from each process's own ``children`` files where the kernel has them (a few small reads,
+    cheap enough for the event loop); psutil's walk of all of /proc (milliseconds) otherwise.
+    """
+    found: list[psutil.Process] = []
+    todo = [process.pid]
+    while todo:
+        pids = _child_pids(todo.pop())
+        if pids is None:
+            return process.children(recursive=True)
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
+                todo.append(pid)
+    return found

@@ -384,8 +384,10 @@ def _doomed_runs(conn: Connection, tool_id: str, keep: int) -> list[tuple[str, s
     return doomed
 
 
-def _remove_folders(folders: list[str], db_path: Path) -> None:
+def _remove_folders(folders: list[str], db_path: Path, recycle: Callable[[str], bool] | None = None) -> None:
     for name in folders:
+        if recycle is not None and recycle(name):
+            continue
         try:
             os.rmdir(name)  # most runs write no artefacts: one syscall, and it cannot remove a folder with files
         except FileNotFoundError:
@@ -547,6 +549,9 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: Called on the worker thread with each pruned run's folder; True when it took the folder
+        #: over (the host reuses empty ones for new runs), False to have the store remove it.
+        self.recycle_folder: Callable[[str], bool] | None = None
         # NullPool: the one Connection below is the only one, opened and closed on the worker thread,
         # so pysqlite's same-thread check always holds and no pooled connection outlives close().
         self._engine = sa.create_engine(sa.URL.create("sqlite+pysqlite", database=str(self.path)), poolclass=NullPool)
@@ -623,7 +628,7 @@ class RunStore:
         except Exception:
             conn.rollback()
             folders = batch.replay(conn)
-        _remove_folders(folders, self._db_path)
+        _remove_folders(folders, self._db_path, self.recycle_folder)
 
     def _close_connection(self) -> None:
         if self._conn is not None:
@@ -657,7 +662,7 @@ class RunStore:
         except BaseException:
             conn.rollback()
             raise
-        _remove_folders([folder for _id, folder in doomed if folder], self._db_path)
+        _remove_folders([folder for _id, folder in doomed if folder], self._db_path, self.recycle_folder)
         return [run_id for run_id, _folder in doomed]
 
     @staticmethod

@@ -520,7 +520,9 @@ class Supervisor:
             ]
             if not watched:
                 continue
-            sizes = await asyncio.to_thread(_sizes, [r for _s, r in watched])
+            # On the loop, not in a thread: a few small /proc reads per tool, where a thread would
+            # take the GIL from the loop at every one of them.
+            sizes = [runner.rss_bytes() for _slot, runner in watched]
             for (slot, runner), rss in zip(watched, sizes, strict=True):
                 assert slot.entry.manifest is not None
                 limit = slot.entry.manifest.max_memory_mb
@@ -538,7 +540,3 @@ def _find_uv() -> str | None:
         return str(find_uv_bin())
     except FileNotFoundError:
         return shutil.which("uv")
-
-
-def _sizes(runners: list[ToolRunner]) -> list[int | None]:
-    return [r.rss_bytes() for r in runners]

@@ -12,16 +12,38 @@ def test_every_run_gets_its_own_fresh_private_folder_named_after_it(tmp_path: Pa
     folders = ArtefactFolders(tmp_path / "artefacts", ahead=2)
     taken = [folders.take("echo")]  # nothing ready yet: made on the spot (the tool's folder too)
     folders.top_up("echo")
-    folders.top_up("echo")
-    folders.top_up("echo")  # already two ahead: no third
-    assert len(list((tmp_path / "artefacts" / "echo").iterdir())) == 3
-    taken += [folders.take("echo"), folders.take("echo"), folders.take("echo")]
+    folders.top_up("echo")  # one is ready already: the run path makes no second
+    assert len(list((tmp_path / "artefacts" / "echo").iterdir())) == 2
+    taken += [folders.take("echo"), folders.take("echo")]
     ids = [run_id for run_id, _folder in taken]
-    assert len(set(ids)) == 4
+    assert len(set(ids)) == 3
     for run_id, folder in taken:
         assert folder == tmp_path / "artefacts" / "echo" / run_id
         assert folder.is_dir() and not any(folder.iterdir())
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_pruned_folders_come_back_empty_under_a_new_run_id(tmp_path: Path) -> None:
+    root = tmp_path / "artefacts"
+    folders = ArtefactFolders(root, ahead=2)
+    old_ids = []
+    for _ in range(4):
+        run_id, folder = folders.take("echo")
+        old_ids.append(run_id)
+    (root / "echo" / old_ids[0] / "plot.png").write_bytes(b"x")
+    assert folders.recycle(str(root / "echo" / old_ids[0]))  # had a file: removed, not kept
+    assert not (root / "echo" / old_ids[0]).exists()
+    assert folders.recycle(str(root / "echo" / old_ids[1]))
+    assert folders.recycle(str(root / "echo" / old_ids[2]))
+    assert not folders.recycle(str(root / "echo" / old_ids[3]))  # two ready already: the store removes it
+    assert not folders.recycle(str(root / "other" / "x"))  # a tool that never ran
+    assert not folders.recycle(str(tmp_path / "elsewhere" / "echo" / "x"))  # not under the root
+    reused = [folders.take("echo"), folders.take("echo")]
+    for run_id, folder in reused:
+        assert run_id not in old_ids and folder.name == run_id
+        assert folder.is_dir() and not any(folder.iterdir())
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {f.name for f in (root / "echo").iterdir()} == {old_ids[3], *(r for r, _f in reused)}
 
 
 def test_close_removes_the_ready_folders_nobody_took(tmp_path: Path) -> None:
