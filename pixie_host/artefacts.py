@@ -39,10 +39,11 @@ class ArtefactFolders:
 
     def __init__(self, root: Path, *, ahead: int = READY_AHEAD) -> None:
         self.root = root
+        self._root = str(root)  # plain strings on the run path: building Paths costs more than the rest of take()
         self._ahead = ahead
-        self._ready: dict[str, deque[tuple[str, Path]]] = {}
+        self._ready: dict[str, deque[tuple[str, str]]] = {}
 
-    def take(self, tool_id: str) -> tuple[str, Path]:
+    def take(self, tool_id: str) -> tuple[str, str]:
         """A new run id and its empty 0700 folder (made now if none is ready)."""
         ready = self._ready.setdefault(tool_id, deque())
         if ready:
@@ -63,14 +64,15 @@ class ArtefactFolders:
         Only an empty folder of a tool that wants one is kept; one holding files is removed here
         (True all the same: it is gone either way).
         """
-        path = Path(folder)
-        ready = self._ready.get(path.parent.name)
-        if ready is None or len(ready) >= self._ahead or path.parent.parent != self.root:
+        parent, _name = os.path.split(folder)
+        root, tool_id = os.path.split(parent)
+        ready = self._ready.get(tool_id)
+        if ready is None or len(ready) >= self._ahead or root != self._root:
             return False
         run_id = new_run_id()
-        target = path.with_name(run_id)
+        target = os.path.join(parent, run_id)
         try:
-            os.rename(path, target)
+            os.rename(folder, target)
         except OSError:
             return False
         with os.scandir(target) as entries:
@@ -109,8 +111,8 @@ class ArtefactFolders:
                 with contextlib.suppress(OSError):
                     os.rmdir(folder)
 
-    def _make(self, tool_id: str, run_id: str) -> Path:
-        folder = self.root / tool_id / run_id
+    def _make(self, tool_id: str, run_id: str) -> str:
+        folder = os.path.join(self._root, tool_id, run_id)
         try:
             os.mkdir(folder, 0o700)
         except FileNotFoundError:  # the tool's first run, or its folder was removed under a running host

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,10 @@ __all__ = ["MIN_SECRET_CHARS", "Catalog", "Secrets", "ToolEntry", "discover", "l
 
 #: Shorter .env values are not masked: replacing "1" or "on" everywhere would garble every log.
 MIN_SECRET_CHARS = 4
+#: A tool with every secret it needs has its .env looked at again after this long, not on every run: a stat
+#: costs ~25 us here, and a changed value reaches the tool only when it is next spawned anyway. A tool
+#: missing one is looked at on every run, so a fix shows at once.
+SECRETS_RECHECK_SECONDS = 1.0
 MASK = "***"
 
 
@@ -56,6 +61,7 @@ class ToolEntry:
     error: str | None = None
     _model: type[RunInput] | None = field(default=None, repr=False)
     _secrets: tuple[float, Secrets] | None = field(default=None, repr=False)
+    _secrets_checked: float = field(default=0.0, repr=False)
 
     @property
     def streaming(self) -> bool:
@@ -87,6 +93,11 @@ class ToolEntry:
 
     def secrets(self) -> Secrets:
         """The .env as it is now (re-read only when the file changes): values to mask, required keys missing."""
+        now = time.monotonic()
+        cached = self._secrets
+        if cached is not None and not cached[1].missing and now - self._secrets_checked < SECRETS_RECHECK_SECONDS:
+            return cached[1]
+        self._secrets_checked = now
         path = self.folder / ".env"
         try:
             stamp = path.stat().st_mtime

@@ -14,7 +14,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pixie_host.artefacts import ArtefactFolders
@@ -232,7 +231,7 @@ class RunService:
                 source=source,
                 inputs=secrets.mask_json(inputs),
                 queued_at=now,
-                artefacts_dir=str(artefacts),
+                artefacts_dir=artefacts,
             )
         )
         live = LiveRun(run_id, entry.id, slot)
@@ -264,7 +263,7 @@ class RunService:
     # --- executing --------------------------------------------------------------------------------------------
 
     async def _execute(
-        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: Path, secrets: Secrets
+        self, live: LiveRun, entry: ToolEntry, inputs: JSONObject, artefacts: str, secrets: Secrets
     ) -> JSONObject:
         slot = live.slot
         manifest = entry.manifest

@@ -17,7 +17,8 @@ def test_every_run_gets_its_own_fresh_private_folder_named_after_it(tmp_path: Pa
     taken += [folders.take("echo"), folders.take("echo")]
     ids = [run_id for run_id, _folder in taken]
     assert len(set(ids)) == 3
-    for run_id, folder in taken:
+    for run_id, name in taken:
+        folder = Path(name)
         assert folder == tmp_path / "artefacts" / "echo" / run_id
         assert folder.is_dir() and not any(folder.iterdir())
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -39,7 +40,8 @@ def test_pruned_folders_come_back_empty_under_a_new_run_id(tmp_path: Path) -> No
     assert not folders.recycle(str(root / "other" / "x"))  # a tool that never ran
     assert not folders.recycle(str(tmp_path / "elsewhere" / "echo" / "x"))  # not under the root
     reused = [folders.take("echo"), folders.take("echo")]
-    for run_id, folder in reused:
+    for run_id, name in reused:
+        folder = Path(name)
         assert run_id not in old_ids and folder.name == run_id
         assert folder.is_dir() and not any(folder.iterdir())
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -48,7 +50,7 @@ def test_pruned_folders_come_back_empty_under_a_new_run_id(tmp_path: Path) -> No
 
 def test_close_removes_the_ready_folders_nobody_took(tmp_path: Path) -> None:
     folders = ArtefactFolders(tmp_path, ahead=3)
-    _run_id, used = folders.take("echo")
+    used = Path(folders.take("echo")[1])
     (used / "out.txt").write_text("kept")
     for _ in range(3):
         folders.top_up("echo")
