@@ -11,7 +11,9 @@ import asyncio
 import importlib
 import importlib.util
 import mimetypes
+import os
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -37,8 +39,26 @@ from pixie_sdk.types import JSON, JSONObject
 
 __all__ = ["EXTENSIONS", "HEARTBEAT_SECONDS", "create_app"]
 
+#: Overrides HEARTBEAT_SECONDS, for a reverse proxy that drops idle connections sooner than that.
+HEARTBEAT_ENV = "PIXIE_SSE_HEARTBEAT_SECONDS"
+
+
+def _heartbeat_seconds(default: float = 10.0) -> float:
+    raw = os.environ.get(HEARTBEAT_ENV)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 3600:
+        sys.stderr.write(f"warning: {HEARTBEAT_ENV}={raw!r} is not a number of seconds in (0, 3600); using {default:g}\n")
+        return default
+    return value
+
+
 #: An idle SSE stream gets a comment this often, so proxies and browsers keep it open.
-HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_SECONDS = _heartbeat_seconds()
 #: Characters of a tool's output tail ``/logs`` answers with by default.
 DEFAULT_LOG_CHARS = 16_000
 #: Artefacts a browser may show inline; anything else (HTML and SVG included: they run script) downloads.

@@ -153,7 +153,9 @@ def pixie_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pixie_host", *args]
 
 
-def start_host(paths: list[Path], data_dir: Path, *args: str, command: str = "serve") -> HostProcess:
+def start_host(
+    paths: list[Path], data_dir: Path, *args: str, command: str = "serve", env: dict[str, str] | None = None
+) -> HostProcess:
     stderr_path = data_dir.parent / f"{data_dir.name}-host.stderr"
     data_dir.mkdir(parents=True, exist_ok=True)
     with stderr_path.open("w") as stderr:
@@ -164,6 +166,7 @@ def start_host(paths: list[Path], data_dir: Path, *args: str, command: str = "se
             stdin=subprocess.DEVNULL,
             text=True,
             cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
     return HostProcess(proc, data_dir, stderr_path)
 
@@ -197,8 +200,14 @@ def hosts(tmp_path: Path) -> Iterator[Callable[..., HostProcess]]:
     """Start hosts with ``hosts([paths], *args)``; every one is stopped (and its tools checked gone) at the end."""
     started: list[HostProcess] = []
 
-    def start(paths: list[Path], *args: str, data_dir: Path | None = None, command: str = "serve") -> HostProcess:
-        host = start_host(paths, data_dir or tmp_path / f"data{len(started)}", *args, command=command)
+    def start(
+        paths: list[Path],
+        *args: str,
+        data_dir: Path | None = None,
+        command: str = "serve",
+        env: dict[str, str] | None = None,
+    ) -> HostProcess:
+        host = start_host(paths, data_dir or tmp_path / f"data{len(started)}", *args, command=command, env=env)
         started.append(host)
         return host
 

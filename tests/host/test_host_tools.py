@@ -89,6 +89,20 @@ def test_a_foreign_tool_is_normalised(hosts, tmp_path: Path) -> None:
     assert len(host.named("spawned")) == 1  # the same process served all three
 
 
+def test_a_quiet_stream_gets_heartbeats(hosts, tmp_path: Path) -> None:
+    host = hosts([make_probe(tmp_path)], env={"PIXIE_SSE_HEARTBEAT_SECONDS": "0.2"})
+    run_id = host.start_run("probe", {"action": "sleep", "seconds": 1.2})
+    with host.client.stream("GET", f"/api/runs/{run_id}/events") as reply:
+        lines = [line for line in reply.iter_lines() if line]
+    beats = [n for n, line in enumerate(lines) if line.startswith(":")]
+    data = [n for n, line in enumerate(lines) if line.startswith("data: ")]
+    assert len(beats) >= 3 and max(beats) < data[-1]  # comments while the tool sleeps, then the end
+    assert json.loads(lines[data[-1]][len("data: ") :])["status"] == "ok"
+
+    broken = hosts([make_probe(tmp_path / "b")], env={"PIXIE_SSE_HEARTBEAT_SECONDS": "soon"})
+    assert "PIXIE_SSE_HEARTBEAT_SECONDS='soon' is not a number of seconds" in broken.stderr()
+
+
 def test_a_missing_required_secret_refuses_the_run(hosts, tmp_path: Path) -> None:
     folder = make_probe(tmp_path, secrets=[{"key": "PROBE_TOKEN", "required": True}])
     host = hosts([folder])
