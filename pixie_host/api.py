@@ -52,7 +52,8 @@ def _heartbeat_seconds(default: float = 10.0) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < 3600:
-        sys.stderr.write(f"warning: {HEARTBEAT_ENV}={raw!r} is not a number of seconds in (0, 3600); using {default:g}\n")
+        why = f"{HEARTBEAT_ENV}={raw!r} is not a number of seconds in (0, 3600)"
+        sys.stderr.write(f"warning: {why}; using {default:g}\n")
         return default
     return value
 
