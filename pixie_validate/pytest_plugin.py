@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pixie_validate.context import CheckContext
+    from pixie_validate.context import CheckContext, ValidateOptions
     from pixie_validate.findings import CheckResult
     from pixie_validate.registry import CheckSpec
     from pixie_validate.tool_client import StartedTool
@@ -106,6 +106,10 @@ class ConformancePlugin:
             timeout=config.getoption("pixie_timeout"),
             python=config.getoption("pixie_python"),
         )
+        # What the command line said itself; for the rest each tool's [tool.pixie.validate] applies.
+        given = {"select": self.options.select, "ignore": self.options.ignore, "fuzz": self.options.fuzz,
+                 "timeout": self.options.timeout is not None, "python": self.options.python is not None}  # fmt: skip
+        self.cli_set = {key for key, value in given.items() if value}
         self.baseline = _baseline(config)
         tools = config.getini("pixie_tools")
         if tools and config.args == [str(config.invocation_params.dir)]:
@@ -143,12 +147,18 @@ class ToolCollector(pytest.Collector):
         self.folder = self.path.parent
         self.ctx: CheckContext | None = None
         self.results: dict[int, CheckResult] = {}
+        self.options: ValidateOptions | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
+        from pixie_validate.api import resolve_options
         from pixie_validate.checks import REGISTRY
         from pixie_validate.engine import execution_order
+        from pixie_validate.errors import UnknownCheckError
 
-        options = self.plugin.options
+        try:
+            self.options = options = resolve_options(self.folder, self.plugin.options, self.plugin.cli_set)
+        except (UnknownCheckError, ValueError) as exc:
+            raise self.CollectError(f"{self.folder / 'pyproject.toml'} [tool.pixie.validate]: {exc}") from None
         selected = REGISTRY.select(options.select, options.ignore, opt_in=[16] if options.fuzz else [])
         for spec in execution_order(REGISTRY, selected):
             if spec.kind == "runtime":
@@ -157,13 +167,12 @@ class ToolCollector(pytest.Collector):
                 yield item
 
     def setup(self) -> None:
-        from pixie_validate.api import resolve_options
         from pixie_validate.checks import REGISTRY
         from pixie_validate.context import CheckContext
         from pixie_validate.engine import run_one
 
-        options = resolve_options(self.folder, self.plugin.options, {"select", "ignore", "fuzz", "timeout", "python"})
-        self.ctx = CheckContext(self.folder, options)
+        assert self.options is not None, "collected first"
+        self.ctx = CheckContext(self.folder, self.options)
         for number in (*map(int, STATIC_GATES), SPAWN_CHECK):
             spec = REGISTRY.get(number)
             self.results[number] = result = run_one(self.ctx, spec, self.results)
@@ -232,6 +241,8 @@ class ConformanceItem(pytest.Item):
                 f"check {self.spec.number} ({self.spec.name}) passes now: remove it from pixie_conformance_xfail "
                 "(stale baseline)", pytrace=False)  # fmt: skip
         if result.status == "warn":
+            if tool.options is not None and tool.options.strict:  # as `pixie-validate --strict`: a warning fails
+                raise ConformanceFailure(result)
             self.warn(PixieConformanceWarning(f"{self.tool.name}: {self.spec.slug}: {result.message}"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

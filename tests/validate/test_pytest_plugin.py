@@ -96,6 +96,31 @@ def test_warnings_become_pytest_warnings(pytester: pytest.Pytester) -> None:
     assert result.parseoutcomes()["passed"] == 1
 
 
+def test_each_tools_own_validate_config_applies_under_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    tool_id = add_tool(pytester, BAD / "07-schema-drift")
+    pyproject = pytester.path / tool_id / "pyproject.toml"
+    base = pyproject.read_text()
+    pyproject.write_text(base + '\n[tool.pixie.validate]\nstrict = true\nselect = ["schema-drift"]\n')
+    strict = pytester.runpytest_subprocess("--pixie-conformance", "-v")
+    # Check 7 (and the spawn it needs) only, and strict turns its warning into a failure.
+    strict.assert_outcomes(passed=1, failed=1)
+    strict.stdout.fnmatch_lines(["*::06-spawns PASSED*", "*::07-schema-drift FAILED*"])
+
+    pyproject.write_text(base + '\n[tool.pixie.validate]\nselect = ["7", "8"]\nignore = {7 = "drift on purpose"}\n')
+    ignored = pytester.runpytest_subprocess("--pixie-conformance", "-rs")
+    ignored.assert_outcomes(passed=2, skipped=1)
+    ignored.stdout.fnmatch_lines(["*ignored in pyproject.toml: drift on purpose*"])
+    cli = pytester.runpytest_subprocess("--pixie-conformance", "--pixie-select", "8", "-v")
+    cli.assert_outcomes(passed=2)  # the command line's selection wins over the tool's: 6 and 8, no 7
+    assert "07-schema-drift" not in cli.stdout.str()
+
+    pyproject.write_text(base + '\n[tool.pixie.validate]\nselect = ["no-such-check"]\n')
+    bad = pytester.runpytest_subprocess("--pixie-conformance")
+    bad.stdout.fnmatch_lines(["*pyproject.toml*tool.pixie.validate*no-such-check*"])
+    assert bad.ret != 0
+
+
 def test_k_selects_single_checks(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     add_tool(pytester, EXAMPLES / "compound-interest")
