@@ -8,6 +8,7 @@ Three lines in a tool's tests::
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,17 @@ RUN_TIMEOUT_MARGIN_SECONDS = 5
 class RunFailed(ValidateError):
     """A run answered with an error; ``status`` and ``envelope`` say how."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, *, streamed: StreamedRun | None = None) -> None:
         self.status = exchange.status
-        self.envelope: ErrorEnvelope = exchange.envelope()
         self.exchange = exchange
-        reason = exchange.error or f"HTTP {exchange.status}: {self.envelope.message()}"
+        self.streamed = streamed
+        """For a streaming tool whose stream ended in error or cancelled: that stream."""
+        if streamed is None:
+            self.envelope: ErrorEnvelope = exchange.envelope()
+            reason = exchange.error or f"HTTP {exchange.status}: {self.envelope.message()}"
+        else:
+            self.envelope = streamed.envelope()
+            reason = f"the stream ended {streamed.status}: {self.envelope.message()}"
         super().__init__(f"run failed: {reason}\nreproduce: {exchange.curl}")
 
 
@@ -47,8 +54,20 @@ class StreamedRun:
 
     @property
     def status(self) -> str | None:
-        done = next((e for e in self.events if e.done), None)
+        done = self._done()
         return done.status if done is not None else None
+
+    def envelope(self) -> ErrorEnvelope:
+        """The terminal event's error, as the envelope (a sentence of its own when it carries none)."""
+        done = self._done()
+        error = done.error if done is not None else None
+        with contextlib.suppress(ValueError):
+            if error is not None:
+                return ErrorEnvelope.model_validate(error)
+        return ErrorEnvelope(detail=f"the run ended {self.status or 'without a terminal event'}", code=self.status)
+
+    def _done(self) -> StreamEvent | None:
+        return next((e for e in self.events if e.done), None)
 
 
 class StartedTool:
@@ -101,22 +120,26 @@ class StartedTool:
         exchange = self.call(inputs or {}, run_id=run_id)
         if exchange.status != 200:
             raise RunFailed(exchange)
-        body = exchange.json()
+        body = dict(exchange.json())
         if self.manifest.streams:
-            return self.stream(inputs or {}, run_id=str(exchange.request_body["run_id"]), started=True).outputs
-        return dict(body)
+            # The /run reply holds the starting state (placeholders); the stream adds to it.
+            run_id = str(exchange.request_body["run_id"])
+            streamed = self.stream(inputs or {}, run_id=run_id, started=True, state=body)
+            if streamed.status in ("error", "cancelled"):
+                raise RunFailed(exchange, streamed=streamed)
+            return streamed.outputs
+        return body
 
     def stream(self, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
-               started: bool = False) -> StreamedRun:  # fmt: skip
-        """Start a run (unless ``started``) and follow ``/stream`` to its end."""
+               started: bool = False, state: dict[str, Any] | None = None) -> StreamedRun:  # fmt: skip
+        """Start a run (unless ``started``, with ``state`` its /run reply) and follow ``/stream`` to its end."""
         if not started:
             exchange = self.call(inputs or {}, run_id=run_id)
             if exchange.status != 200:
                 raise RunFailed(exchange)
             run_id = str(exchange.request_body["run_id"])
-            state: dict[str, Any] = dict(exchange.json())
-        else:
-            state = {}
+            state = dict(exchange.json())
+        state = dict(state or {})
         assert run_id is not None
         result = self.client.stream(run_id, self.manifest, timeout=self.timeout)
         types = {o.key: o.type for o in self.manifest.outputs}

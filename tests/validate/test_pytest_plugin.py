@@ -176,6 +176,35 @@ def test_pixie_tool_fixture_in_three_lines(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def test_pixie_tool_run_of_a_streaming_tool_raises_when_its_stream_fails(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    tool_id = add_tool(pytester, EXAMPLES / "streaming-story")
+    main = pytester.path / tool_id / "main.py"
+    main.write_text(main.read_text().replace(
+        '        ctx.progress(n / total, f"sentence {n} of {total}")',
+        '        ctx.progress(n / total, f"sentence {n} of {total}")\n'
+        '        if topic == "boom":\n'
+        '            raise ToolError("the story fell apart")'))  # fmt: skip
+    main.write_text(main.read_text().replace("import RunContext,", "import RunContext, ToolError,"))
+    (pytester.path / tool_id / "test_tool.py").write_text(
+        "import pytest\n"
+        "from pixie_validate.tool_client import RunFailed\n"
+        "\n"
+        "def test_tells(pixie_tool):\n"
+        "    outputs = pixie_tool.run({'topic': 'owls', 'sentences': 2, 'delay': 0})\n"
+        "    assert outputs['story'].startswith('Once upon a time there was a owls') and outputs['progress'] == 1.0\n"
+        "\n"
+        "def test_fails(pixie_tool):\n"
+        "    with pytest.raises(RunFailed) as info:\n"
+        "        pixie_tool.run({'topic': 'boom', 'sentences': 3, 'delay': 0})\n"
+        "    assert info.value.streamed is not None and info.value.streamed.status == 'error'\n"
+        "    assert 'the story fell apart' in info.value.envelope.message()\n"
+        "    assert 'the stream ended error' in str(info.value)\n"
+    )
+    result = pytester.runpytest_subprocess(str(pytester.path / tool_id / "test_tool.py"))
+    result.assert_outcomes(passed=2)
+
+
 def test_fuzz_failures_are_saved_for_replay(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     tool_id = add_tool(pytester, BAD / "16-fuzz")
