@@ -16,16 +16,20 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
 from pixie_sdk.runbody import new_run_id
 
-__all__ = ["READY_AHEAD", "TOP_UP_BELOW", "ArtefactFolders"]
+__all__ = ["READY_AHEAD", "SWEEP_MIN_AGE_SECONDS", "TOP_UP_BELOW", "ArtefactFolders"]
 
 #: Pruned folders kept ready per tool: a burst of this many runs starts without a mkdir before its request.
 READY_AHEAD = 8
+#: A folder no recorded run owns is swept only when older than this: another host on the same data dir may
+#: have just made it for a run whose record is still on its way to the database.
+SWEEP_MIN_AGE_SECONDS = 60.0
 #: The run path makes a folder only when fewer than this are ready: pruning refills the rest more cheaply.
 TOP_UP_BELOW = 1
 
@@ -46,8 +50,11 @@ class ArtefactFolders:
     def take(self, tool_id: str) -> tuple[str, str]:
         """A new run id and its empty 0700 folder (made now if none is ready)."""
         ready = self._ready.setdefault(tool_id, deque())
-        if ready:
-            return ready.popleft()
+        while ready:
+            run_id, folder = ready.popleft()
+            # Another host on the same data dir may have swept it as unowned: a stat (~2 us) makes sure.
+            if os.path.isdir(folder):
+                return run_id, folder
         run_id = new_run_id()
         return run_id, self._make(tool_id, run_id)
 
@@ -83,13 +90,16 @@ class ArtefactFolders:
             shutil.rmtree(target, ignore_errors=True)
         return True
 
-    def sweep(self, owned: Iterable[str]) -> int:
+    def sweep(self, owned: Iterable[str], *, min_age_seconds: float = SWEEP_MIN_AGE_SECONDS) -> int:
         """Remove every folder under ``root/<tool>/`` that no recorded run owns (``owned``: their paths).
 
         Call once at start-up, before any run: such folders belong to runs a killed host never
-        recorded, or were made ready and never used. Returns how many were removed.
+        recorded, or were made ready and never used. Only folders untouched for ``min_age_seconds``
+        go, so a second host on the same data dir leaves the first one's newest runs alone.
+        Returns how many were removed.
         """
         keep = {os.path.normpath(p) for p in owned}
+        cutoff = time.time() - min_age_seconds
         removed = 0
         if not self.root.is_dir():
             return 0
@@ -99,6 +109,9 @@ class ArtefactFolders:
             for folder in tool.iterdir():
                 if os.path.normpath(folder) in keep or folder.is_symlink() or not folder.is_dir():
                     continue
+                with contextlib.suppress(OSError):
+                    if folder.stat().st_mtime > cutoff:
+                        continue
                 shutil.rmtree(folder, ignore_errors=True)
                 removed += 1
         return removed

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import time
 from pathlib import Path
 
 from pixie_host.artefacts import ArtefactFolders
@@ -48,6 +50,16 @@ def test_pruned_folders_come_back_empty_under_a_new_run_id(tmp_path: Path) -> No
     assert {f.name for f in (root / "echo").iterdir()} == {old_ids[3], *(r for r, _f in reused)}
 
 
+def test_a_ready_folder_removed_meanwhile_is_never_handed_out(tmp_path: Path) -> None:
+    folders = ArtefactFolders(tmp_path)
+    Path(folders.take("echo")[1]).rmdir()
+    folders.top_up("echo")
+    (ready,) = (tmp_path / "echo").iterdir()
+    ready.rmdir()  # as a second host's sweep would
+    run_id, name = folders.take("echo")
+    assert Path(name).is_dir() and Path(name).name == run_id != ready.name
+
+
 def test_close_removes_the_ready_folders_nobody_took(tmp_path: Path) -> None:
     folders = ArtefactFolders(tmp_path, ahead=3)
     used = Path(folders.take("echo")[1])
@@ -69,6 +81,11 @@ def test_sweep_removes_what_no_recorded_run_owns(tmp_path: Path) -> None:
     elsewhere = tmp_path / "precious"
     elsewhere.mkdir()
     (root / "echo" / "link").symlink_to(elsewhere)  # a link is never followed, nor removed
+    fresh = root / "echo" / "run-3"  # another host's, just made: its record may not be written yet
+    fresh.mkdir()
+    for folder in (owned, orphan):
+        os.utime(folder, (time.time() - 120, time.time() - 120))
     assert ArtefactFolders(root).sweep([str(owned)]) == 1
-    assert owned.is_dir() and not orphan.exists() and elsewhere.is_dir()
+    assert owned.is_dir() and not orphan.exists() and elsewhere.is_dir() and fresh.is_dir()
+    assert ArtefactFolders(root).sweep([str(owned)], min_age_seconds=0) == 1 and not fresh.exists()
     assert ArtefactFolders(tmp_path / "missing").sweep([]) == 0
