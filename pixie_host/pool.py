@@ -108,7 +108,9 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         names = {n.lower(): v for n, v in self._headers}
         self._content_type = names.get(b"content-type", b"").split(b";", 1)[0].strip().decode("latin-1").lower()
-        self._until_close = b"content-length" not in names and b"transfer-encoding" not in names
+        framed = b"content-length" in names or b"transfer-encoding" in names
+        # 204 and 304 carry no body whatever the headers say: such a reply ends here, not at close.
+        self._until_close = not framed and self.parser.get_status_code() not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)

@@ -97,6 +97,9 @@ def test_chunked_and_read_until_close_bodies() -> None:
             writer.write(b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n")
             await writer.drain()
             await _read_request(reader)  # the connection stays usable
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")  # no body, no length: still a whole reply
+            await writer.drain()
+            await _read_request(reader)
         writer.write(b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\n\r\nInternal Server Error")
         await writer.drain()
 
@@ -105,6 +108,8 @@ def test_chunked_and_read_until_close_bodies() -> None:
             pool = ConnectionPool(url)
             first = await pool.request("POST", "/run", b"{}", {})
             assert (first.status, first.content_type, first.body) == (200, "text/plain", b"abcdefg")
+            empty = await pool.request("POST", "/cancel", b"", {})
+            assert (empty.status, empty.body) == (204, b"")
             second = await pool.request("POST", "/run", b"{}", {})
             assert (second.status, second.body) == (500, b"Internal Server Error")
             assert accepted == [0]
