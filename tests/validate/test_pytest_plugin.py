@@ -36,6 +36,14 @@ def expected_failures(source: Path) -> set[int]:
     return {int(line) for line in lines if ":" not in line}
 
 
+def _tool_tests(pytester: pytest.Pytester, tool_id: str, code: str) -> None:
+    (pytester.path / tool_id / "test_tool.py").write_text(code)
+
+
+def _run_tool_tests(pytester: pytest.Pytester, tool_id: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(str(pytester.path / tool_id / "test_tool.py"))
+
+
 def junit(path: Path) -> dict[str, str]:
     """JUnit test name -> outcome."""
     out: dict[str, str] = {}
@@ -159,7 +167,9 @@ def test_xdist_runs_one_tool_per_worker(pytester: pytest.Pytester) -> None:
 def test_pixie_tool_fixture_in_three_lines(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     tool_id = add_tool(pytester, EXAMPLES / "compound-interest")
-    (pytester.path / tool_id / "test_tool.py").write_text(
+    _tool_tests(
+        pytester,
+        tool_id,
         "def test_grows(pixie_tool):\n"
         "    outputs = pixie_tool.run({'principal': 100, 'rate': 10, 'years': 1, 'compounding': 1})\n"
         "    assert round(outputs['final_value'], 2) == 110.0\n"
@@ -170,10 +180,9 @@ def test_pixie_tool_fixture_in_three_lines(pytester: pytest.Pytester) -> None:
         "    with pytest.raises(RunFailed) as info:\n"
         "        pixie_tool.run({'principal': 'lots'})\n"
         "    assert info.value.status == 422 and 'curl' in str(info.value)\n"
-        "    assert pixie_tool.schema()['id'] == 'compound-interest'\n"
+        "    assert pixie_tool.schema()['id'] == 'compound-interest'\n",
     )
-    result = pytester.runpytest_subprocess(str(pytester.path / tool_id / "test_tool.py"))
-    result.assert_outcomes(passed=2)
+    _run_tool_tests(pytester, tool_id).assert_outcomes(passed=2)
 
 
 def test_pixie_tool_run_of_a_streaming_tool_raises_when_its_stream_fails(pytester: pytest.Pytester) -> None:
@@ -186,7 +195,9 @@ def test_pixie_tool_run_of_a_streaming_tool_raises_when_its_stream_fails(pyteste
         '        if topic == "boom":\n'
         '            raise ToolError("the story fell apart")'))  # fmt: skip
     main.write_text(main.read_text().replace("import RunContext,", "import RunContext, ToolError,"))
-    (pytester.path / tool_id / "test_tool.py").write_text(
+    _tool_tests(
+        pytester,
+        tool_id,
         "import pytest\n"
         "from pixie_validate.tool_client import RunFailed\n"
         "\n"
@@ -199,10 +210,9 @@ def test_pixie_tool_run_of_a_streaming_tool_raises_when_its_stream_fails(pyteste
         "        pixie_tool.run({'topic': 'boom', 'sentences': 3, 'delay': 0})\n"
         "    assert info.value.streamed is not None and info.value.streamed.status == 'error'\n"
         "    assert 'the story fell apart' in info.value.envelope.message()\n"
-        "    assert 'the stream ended error' in str(info.value)\n"
+        "    assert 'the stream ended error' in str(info.value)\n",
     )
-    result = pytester.runpytest_subprocess(str(pytester.path / tool_id / "test_tool.py"))
-    result.assert_outcomes(passed=2)
+    _run_tool_tests(pytester, tool_id).assert_outcomes(passed=2)
 
 
 def test_fuzz_failures_are_saved_for_replay(pytester: pytest.Pytester) -> None:
