@@ -100,6 +100,31 @@ def timestamp() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """When and on what a benchmark began: ``begin()`` first, ``header()`` in its result document."""
+
+    timestamp: str
+    machine: dict[str, Any]
+    clock: float
+
+
+def begin() -> Started:
+    return Started(timestamp(), machine(), time.monotonic())
+
+
+def header(name: str, description: str, started: Started) -> dict[str, Any]:
+    """The keys every result document opens with: name, description, when, how long, and the machine."""
+    return {
+        "name": name,
+        "benchmark": name,
+        "description": description,
+        "timestamp": started.timestamp,
+        "wall_s": round(time.monotonic() - started.clock, 1),
+        "machine": {**started.machine, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+    }
+
+
 def write_result(name: str, document: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"

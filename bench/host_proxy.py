@@ -44,7 +44,7 @@ from typing import Any, cast
 
 import psutil
 
-from bench._common import HOST, REPO_ROOT, latency_summary, machine, no_gc, progress, timestamp
+from bench._common import HOST, REPO_ROOT, begin, header, latency_summary, no_gc, progress
 from pixie_host.runner import CANCEL_KILL_GRACE_SECONDS
 from pixie_host.runs import CANCEL_GRACE_SECONDS
 from pixie_sdk.manifest import load_manifest
@@ -873,7 +873,7 @@ def _host(paths: Sequence[Path], workdir: Path, label: str, left: dict[str, list
 def run(params: Params | None = None) -> dict[str, Any]:
     """Run the benchmark; the result document."""
     params = params or Params()
-    started, machine_info, clock = timestamp(), machine(), time.monotonic()
+    started = begin()
     left: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-host-proxy-") as tmp:
         workdir = Path(tmp)
@@ -894,13 +894,12 @@ def run(params: Params | None = None) -> dict[str, Any]:
         "met_memory": memory["rss_mb"] <= IDLE_RSS_MB_MAX,
     }
     return {
-        "name": NAME,
-        "benchmark": NAME,
-        "description": "the host's cost: /run through `pixie serve` vs direct to the same tool process; "
-        "spawn-to-ready over the tool's own; cancel-to-dead of a stuck run; idle RSS with 20 tools",
-        "timestamp": started,
-        "wall_s": round(time.monotonic() - clock, 1),
-        "machine": {**machine_info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **header(
+            NAME,
+            "the host's cost: /run through `pixie serve` vs direct to the same tool process; "
+            "spawn-to-ready over the tool's own; cancel-to-dead of a stuck run; idle RSS with 20 tools",
+            started,
+        ),
         "parameters": {
             **asdict(params),
             "concurrency": list(CONCURRENCY),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import HOST, REPO_ROOT, Client, latency_summary, machine, no_gc, progress, timestamp
+from bench._common import HOST, REPO_ROOT, Client, begin, header, latency_summary, no_gc, progress
 
 NAME = "mcp_call"
 
@@ -230,7 +229,7 @@ def _timed(clients: dict[str, Client], requests: dict[str, list[_Request]], para
 def run(params: Params | None = None) -> dict[str, Any]:
     """Run the benchmark; the result document."""
     params = params or Params()
-    started, machine_info, clock = timestamp(), machine(), time.monotonic()
+    started = begin()
     with tempfile.TemporaryDirectory(prefix="bench-mcp-call-") as tmp, _host(Path(tmp)) as port:
         progress(f"{NAME}: host on port {port}; warming up {TOOL}")
         total = params.warmup_requests + params.requests
@@ -247,13 +246,12 @@ def run(params: Params | None = None) -> dict[str, Any]:
     added = {name: round(float(summary[name]["p50_ms"]) - float(summary["api"]["p50_ms"]), 4) for name in PATHS[1:]}
     flags = {f"met_added_p50_{name}": value <= ADDED_P50_MS_MAX for name, value in added.items()}
     return {
-        "name": NAME,
-        "benchmark": NAME,
-        "description": "an MCP tools/call over streamable HTTP against the host's JSON run API, same tool, one run "
-        "at a time; both MCP protocol eras",
-        "timestamp": started,
-        "wall_s": round(time.monotonic() - clock, 1),
-        "machine": {**machine_info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **header(
+            NAME,
+            "an MCP tools/call over streamable HTTP against the host's JSON run API, same tool, one run "
+            "at a time; both MCP protocol eras",
+            started,
+        ),
         "parameters": {
             **asdict(params),
             "tool": str(TOOL_DIR.relative_to(REPO_ROOT)),

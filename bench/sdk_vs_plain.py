@@ -28,13 +28,13 @@ from bench._common import (
     Call,
     Client,
     ToolProcess,
+    begin,
     free_port,
+    header,
     latency_summary,
-    machine,
     progress,
     time_concurrent,
     time_interleaved,
-    timestamp,
 )
 from pixie_sdk.runbody import build_run_request
 
@@ -225,7 +225,7 @@ def run(params: Params | None = None) -> dict[str, Any]:
     """Run the benchmark; the result document."""
     params = params or Params()
     progress(f"{NAME}: starting {', '.join(VARIANTS)}")
-    started, machine_info = timestamp(), machine()
+    started = begin()
     tools = _start(params)
     try:
         measured = _measure(params, tools)
@@ -255,10 +255,9 @@ def run(params: Params | None = None) -> dict[str, Any]:
         "met": p50_ratio is not None and p50_ratio <= params.p50_ratio_target and not params.profile,
     }
     document: dict[str, Any] = {
-        "benchmark": NAME,
-        "description": "POST /run: make_tool_app tool vs the same logic in plain FastAPI (both real subprocesses)",
-        "timestamp": started,
-        "machine": {**machine_info, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **header(
+            NAME, "POST /run: make_tool_app tool vs the same logic in plain FastAPI (both real subprocesses)", started
+        ),
         "parameters": {
             **{k: v for k, v in asdict(params).items() if k != "profile"},
             "latency_clients": 1,

@@ -3,9 +3,8 @@
 Each connection is an asyncio protocol with httptools' response parser (the C parser uvicorn
 uses): a request is one ``write`` of head and body, a reply is parsed as it arrives, and the
 connection goes back to the pool when the tool keeps it alive. Measured against aiohttp's
-pooled client on the same tool, this spends about a third of the CPU per request; ``/run``
-(JSON), ``/cancel`` and ``/autocomplete`` use it. A streamed reply (``/stream``) and a multipart
-body still go through aiohttp.
+pooled client on the same tool, this spends about a third of the CPU per request; ``/run``,
+``/cancel`` and ``/autocomplete`` use it. A streamed reply (``/stream``) still goes through aiohttp.
 """
 
 from __future__ import annotations
@@ -20,7 +19,14 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["ConnectionDropped", "ConnectionPool", "HTTPReply"]
+__all__ = [
+    "CONNECT_TIMEOUT_SECONDS",
+    "KEEPALIVE_SECONDS",
+    "POOL_SIZE",
+    "ConnectionDropped",
+    "ConnectionPool",
+    "HTTPReply",
+]
 
 #: Connections per tool; more concurrent requests than this wait for one to come back.
 POOL_SIZE = 64

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixie_sdk.contract import ARTEFACTS_DIR_HEADER, FLAT_RESERVED_KEYS, PIXIE_META_KEY, RUN_ID_HEADER
+from pixie_sdk._jsonenc import dumps
+from pixie_sdk.contract import ARTEFACTS_DIR_HEADER, FLAT_RESERVED_KEYS, PIXIE_META_KEY, ROUTE_RUN, RUN_ID_HEADER
 from pixie_sdk.files import decode_file_value
 from pixie_sdk.manifest import ToolManifest
 from pixie_sdk.types import JSON, JSONObject
@@ -63,6 +64,21 @@ class RunRequest:
     def multipart(self) -> bool:
         """True when the request must go as ``multipart/form-data``."""
         return bool(self.files)
+
+    def encode(self) -> tuple[bytes, dict[str, str]]:
+        """The request as it goes on the wire: the body bytes and every header, ``Content-Type`` included.
+
+        JSON; or, for a multipart tool, ``multipart/form-data`` with the JSON body as the
+        ``payload`` part (``application/json``) and one part per file.
+        """
+        if not self.files:
+            return dumps(self.body), {"Content-Type": "application/json", **self.headers}
+        import httpx  # only tools that take files need multipart encoding
+
+        parts = [(MULTIPART_PAYLOAD_FIELD, (None, dumps(self.body), "application/json")),
+                 *((p.field, (p.filename, p.data, p.mime_type)) for p in self.files)]  # fmt: skip
+        encoded = httpx.Request("POST", f"http://tool{ROUTE_RUN}", files=parts)  # the URL only frames the encoder
+        return encoded.read(), {**self.headers, "Content-Type": encoded.headers["Content-Type"]}
 
 
 def build_run_request(

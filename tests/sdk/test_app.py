@@ -172,7 +172,9 @@ def test_file_input_arrives_the_same_by_json_and_multipart(tmp_path: Path) -> No
         else:
             reply = client.post("/run", json=request.body)
         assert reply.status_code == 200, reply.text
-    assert seen == [("a.csv", "text/csv", b"a,b\n")] * 2
+        body, headers = request.encode()  # the wire form the host sends: the same file arrives
+        assert client.post("/run", content=body, headers=headers).status_code == 200
+    assert seen == [("a.csv", "text/csv", b"a,b\n")] * 4
 
 
 def test_show_if_hides_and_exempts_an_input(tmp_path: Path) -> None:
